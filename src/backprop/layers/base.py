@@ -1,0 +1,96 @@
+"""The contract every component keeps: forward keeps what backward needs, backward SETS.
+
+A layer maps a batch ``x`` to ``y = layer(x)``. ``layer.backward(gy)`` receives
+``gy = dL/dy`` (same shape as ``y``), writes ``dL/dparam`` into ``layer.grads[name]`` (it
+overwrites, never accumulates, so there is nothing to zero between steps) and returns
+``gx = dL/dx`` (same shape as ``x``). ``layer.params[name]`` are the arrays an optimiser
+updates in place; ``layer.grads[name]`` has the same shape and dtype, and both dicts keep the
+same array objects for the layer's whole life.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Layer:
+    """Base class: ``params``/``grads`` dicts, ``train()``/``eval()``, input checks."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def train(self, mode: bool = True) -> Layer:
+        """Training mode (the default): Dropout drops. Returns the layer itself."""
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Evaluation mode: Dropout is the identity. Returns the layer itself."""
+        return self.train(False)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer (JSON-serialisable)."""
+        return {}
+
+    def _add_param(self, name: str, value: np.ndarray) -> np.ndarray:
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+        return value
+
+    def _check_input(
+        self, x: np.ndarray, ndim: int, layout: str, trailing: tuple[int | None, ...] = ()
+    ) -> np.ndarray:
+        """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)"."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{self}: expected a numpy.ndarray, got {type(x).__name__}")
+        shape_ok = x.ndim == ndim and all(
+            want is None or got == want
+            for want, got in zip(trailing, x.shape[ndim - len(trailing) :])
+        )
+        if not shape_ok:
+            raise ValueError(f"{self}: expected input of shape {layout}, got {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{self}: expected a batch of at least one sample, got {x.shape}")
+        expected = self._dtype()
+        if expected is None:
+            if not np.issubdtype(x.dtype, np.floating):
+                raise TypeError(f"{self}: expected floating-point input, got {x.dtype}")
+        elif x.dtype != expected:
+            raise TypeError(
+                f"{self}: expected input of dtype {expected} (the layer's dtype), got {x.dtype};"
+                f" convert with x.astype(np.{expected})"
+            )
+        return x
+
+    def _check_grad(self, gy: np.ndarray, expected_shape: tuple[int, ...] | None) -> np.ndarray:
+        if expected_shape is None:
+            raise ValueError(f"{self}: backward called before forward")
+        if not isinstance(gy, np.ndarray) or gy.shape != expected_shape:
+            got = gy.shape if isinstance(gy, np.ndarray) else type(gy).__name__
+            raise ValueError(
+                f"{self}: expected gradient of shape {expected_shape} (the output's), got {got}"
+            )
+        return gy
+
+    def _dtype(self) -> np.dtype | None:
+        """The dtype inputs must have: the parameters' dtype, or None for parameter-free layers."""
+        for value in self.params.values():
+            return value.dtype
+        return None
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
