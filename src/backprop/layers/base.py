@@ -10,6 +10,7 @@ same array objects for the layer's whole life.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -34,12 +35,48 @@ class Layer:
 
     def train(self, mode: bool = True) -> Layer:
         """Training mode (the default): Dropout drops. Returns the layer itself."""
-        self.training = mode
+        for layer in self.modules():
+            layer.training = mode
         return self
 
     def eval(self) -> Layer:
         """Evaluation mode: Dropout is the identity. Returns the layer itself."""
         return self.train(False)
+
+    def modules(self) -> Iterator[Layer]:
+        """This layer and every layer inside it, depth first."""
+        yield self
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter, keyed as ``params``."""
+        return {name: array.copy() for name, array in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the parameters, checking every name and shape first.
+
+        Values are converted to each parameter's dtype. Nothing is changed unless every key
+        matches: a missing, extra or misshaped entry raises ValueError naming it.
+        """
+        params = self.params
+        missing = sorted(set(params) - set(state))
+        extra = sorted(set(state) - set(params))
+        if missing or extra:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys {extra}"
+            )
+        for name, value in state.items():
+            value = np.asarray(value)
+            if value.shape != params[name].shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: {name} expected shape {params[name].shape},"
+                    f" got {value.shape}"
+                )
+            if not np.issubdtype(value.dtype, np.number):
+                raise TypeError(
+                    f"{type(self).__name__}.load_state_dict: {name} expected numbers, got dtype {value.dtype}"
+                )
+        for name, value in state.items():
+            np.copyto(params[name], value, casting="unsafe")
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
@@ -58,7 +95,7 @@ class Layer:
             raise TypeError(f"{self}: expected a numpy.ndarray, got {type(x).__name__}")
         shape_ok = x.ndim == ndim and all(
             want is None or got == want
-            for want, got in zip(trailing, x.shape[ndim - len(trailing) :])
+            for want, got in zip(trailing, x.shape[ndim - len(trailing) :], strict=False)
         )
         if not shape_ok:
             raise ValueError(f"{self}: expected input of shape {layout}, got {x.shape}")

@@ -1,0 +1,200 @@
+"""Loss functions: ``value = loss(outputs, targets)`` is a float, ``loss.backward()`` is dL/d(outputs).
+
+``reduction="mean"`` averages over the batch (``N`` samples; MSELoss and BinaryCrossEntropy
+average over every element, as PyTorch does), ``reduction="sum"`` adds, as the seeds'
+``L(w; D) = sum_i err(f_w(x_i), t_i)`` does. The gradient of the mean is the gradient of the
+sum divided by the same count (seed 001: "divide dE/dO by the number of samples").
+
+Three pairs share the output error ``delta = outputs - targets`` (times the reduction's
+factor): softmax + cross-entropy (``SoftmaxCrossEntropy``), sigmoid + binary cross-entropy and
+identity + squared error (up to the factor 2). The fused ``SoftmaxCrossEntropy`` relies on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_REDUCTIONS = ("mean", "sum")
+
+
+class Loss:
+    """Base: checks the reduction, keeps what ``backward`` needs from the last call."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+        self._grad: np.ndarray | None = None
+
+    def __call__(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        return self.forward(outputs, targets)
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        """dL/d(outputs) of the last call, shape and dtype of the outputs."""
+        if self._grad is None:
+            raise ValueError(f"{self}: backward called before the loss was computed")
+        return self._grad
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def _check_outputs(self, outputs: np.ndarray, ndim: int | None, layout: str) -> np.ndarray:
+        if not isinstance(outputs, np.ndarray):
+            raise TypeError(f"{self}: expected outputs as a numpy.ndarray, got {type(outputs).__name__}")
+        if not np.issubdtype(outputs.dtype, np.floating):
+            raise TypeError(f"{self}: expected floating-point outputs, got {outputs.dtype}")
+        if (ndim is not None and outputs.ndim != ndim) or outputs.ndim == 0 or outputs.shape[0] == 0:
+            raise ValueError(f"{self}: expected outputs of shape {layout}, got {outputs.shape}")
+        return outputs
+
+    def _class_targets(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Checked targets for ``(N, C)`` outputs: int labels ``(N,)`` or probabilities ``(N, C)``."""
+        targets = np.asarray(targets)
+        n, classes = outputs.shape
+        if np.issubdtype(targets.dtype, np.integer):
+            if targets.shape != (n,):
+                raise ValueError(
+                    f"{self}: expected integer labels of shape ({n},) for outputs {outputs.shape},"
+                    f" got {targets.shape}"
+                )
+            if targets.min() < 0 or targets.max() >= classes:
+                bad = targets[(targets < 0) | (targets >= classes)][0]
+                raise ValueError(f"{self}: labels must lie in [0, {classes}), got {bad}")
+            return targets
+        if not np.issubdtype(targets.dtype, np.floating):
+            raise TypeError(f"{self}: expected integer labels or float probabilities, got {targets.dtype}")
+        if targets.shape != outputs.shape:
+            raise ValueError(
+                f"{self}: expected target probabilities of shape {outputs.shape} (the outputs'),"
+                f" got {targets.shape}"
+            )
+        if not np.allclose(targets.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError(f"{self}: each row of target probabilities must sum to 1")
+        return targets.astype(outputs.dtype, copy=False)
+
+    def _same_shape_targets(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        targets = np.asarray(targets)
+        if targets.shape != outputs.shape:
+            column = outputs.shape == (*targets.shape, 1)
+            hint = " (reshape the targets with t.reshape(-1, 1))" if column else ""
+            raise ValueError(
+                f"{self}: expected targets of shape {outputs.shape} (the outputs'), got {targets.shape}{hint}"
+            )
+        return targets.astype(outputs.dtype, copy=False)
+
+    def _scale(self, count: int) -> float:
+        return 1.0 / count if self.reduction == "mean" else 1.0
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """``log p_j = z_j - m - log sum_k e^(z_k - m)`` over the last axis, ``m = max_k z_k``."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax and cross-entropy fused, on logits ``z`` of shape ``(N, C)``.
+
+    Forward:  ``p = softmax(z)``, ``L = -(1/N) sum_n sum_j t_nj log p_nj`` (mean) or without
+    ``1/N`` (sum); ``log p`` comes from the log-sum-exp, so no probability is ever ``log(0)``.
+    Backward: ``dL/dz = (p - t) / N`` (mean) or ``p - t`` (sum): the seeds' ``y - t``, since
+    ``-sum_j (t_j / p_j) p_j (1[i = j] - p_i) = p_i sum_j t_j - t_i`` and ``sum_j t_j = 1``.
+
+    Targets: integer labels ``(N,)`` in ``[0, C)`` or probabilities ``(N, C)`` summing to 1.
+    """
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        self._check_outputs(outputs, 2, "(N, C)")
+        t = self._class_targets(outputs, targets)
+        log_p = log_softmax(outputs)
+        scale = self._scale(outputs.shape[0])
+        grad = np.exp(log_p)
+        if t.ndim == 1:
+            rows = np.arange(outputs.shape[0])
+            value = -float(np.sum(log_p[rows, t])) * scale
+            grad[rows, t] -= 1
+        else:
+            value = -float(np.sum(t * log_p)) * scale
+            grad -= t
+        grad *= outputs.dtype.type(scale)
+        self._grad = grad
+        return value
+
+
+class CrossEntropy(Loss):
+    """Cross-entropy on probabilities ``p`` of shape ``(N, C)`` (after ``Softmax``), unfused.
+
+    Forward:  ``L = -(1/N) sum_n sum_j t_nj log p_nj`` (mean) or without ``1/N`` (sum)
+    Backward: ``dL/dp_j = -t_j / p_j / N`` (mean) or ``-t_j / p_j`` (sum)
+
+    It exists to show the seeds' chain ``H(t, softmax(z))`` one factor at a time: with
+    ``Softmax`` before it, the product of the two backwards is ``(p - t) / N``. Probabilities
+    are clipped below at the dtype's smallest normal number, so a 0 gives a large finite loss
+    rather than ``inf``; train with ``SoftmaxCrossEntropy`` on logits.
+    """
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        self._check_outputs(outputs, 2, "(N, C)")
+        t = self._class_targets(outputs, targets)
+        if t.ndim == 1:
+            one_hot = np.zeros_like(outputs)
+            one_hot[np.arange(outputs.shape[0]), t] = 1
+            t = one_hot
+        p = np.maximum(outputs, np.finfo(outputs.dtype).tiny)
+        scale = self._scale(outputs.shape[0])
+        value = -float(np.sum(t * np.log(p))) * scale
+        grad = -t / p
+        grad *= outputs.dtype.type(scale)
+        self._grad = grad
+        return value
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy on probabilities ``p`` in (0, 1), elementwise, any shape ``(N, ...)``.
+
+    Forward:  ``L = -(1/M) sum_i [t_i log p_i + (1 - t_i) log(1 - p_i)]`` over all ``M``
+    elements (mean) or without ``1/M`` (sum)
+    Backward: ``dL/dp_i = (p_i - t_i) / (p_i (1 - p_i)) / M``, which after a ``Sigmoid`` becomes
+    ``(p - t) / M``.
+
+    ``p`` is clipped into ``[tiny, 1 - eps/2]`` of its dtype so neither logarithm sees 0.
+    Targets have the outputs' shape, values in [0, 1].
+    """
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        self._check_outputs(outputs, None, "(N, ...)")
+        t = self._same_shape_targets(outputs, targets)
+        if t.min() < 0 or t.max() > 1:
+            raise ValueError(f"{self}: targets must lie in [0, 1], got values in [{t.min()}, {t.max()}]")
+        info = np.finfo(outputs.dtype)
+        p = np.clip(outputs, info.tiny, 1 - info.epsneg)
+        scale = self._scale(outputs.size)
+        value = -float(np.sum(t * np.log(p) + (1 - t) * np.log1p(-p))) * scale
+        grad = (p - t) / (p * (1 - p))
+        grad *= outputs.dtype.type(scale)
+        self._grad = grad
+        return value
+
+
+class MSELoss(Loss):
+    """Squared error, elementwise, any shape ``(N, ...)``.
+
+    Forward:  ``E = (1/M) sum_i (O_i - y_i)^2`` over all ``M`` elements (mean), or
+    ``E = sum_i (y_i - O_i)^2`` (sum, the seeds' squared error)
+    Backward: ``dE/dO_i = -2 (y_i - O_i) / M`` (mean) or ``-2 (y_i - O_i)`` (sum, seed 001's
+    ``Delta = -2 (y - O)``)
+    """
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        self._check_outputs(outputs, None, "(N, ...)")
+        y = self._same_shape_targets(outputs, targets)
+        residual = outputs - y
+        scale = self._scale(outputs.size)
+        value = float(np.sum(residual * residual)) * scale
+        residual *= outputs.dtype.type(2 * scale)
+        self._grad = residual
+        return value
