@@ -1,0 +1,42 @@
+"""The ``backprop`` command: one module per sub-command, each with ``add_parser`` and ``run``.
+
+A mistake of the user's raises ``UserError``; ``main`` prints it as one line on stderr and
+exits with status 2. Anything else is a bug of ours and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import gradcheck
+from .errors import UserError
+
+COMMANDS = (gradcheck,)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="backprop", description="Neural networks with hand-written backprop.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args) or 0)
+    except UserError as error:
+        print(f"backprop: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("backprop: interrupted", file=sys.stderr)
+        return 130

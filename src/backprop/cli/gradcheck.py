@@ -1,0 +1,76 @@
+"""``backprop gradcheck``: every component's backward against finite differences, in float64."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+import numpy as np
+
+import backprop as bp
+
+Case = tuple[str, "bp.Layer | bp.Loss", np.ndarray, "np.ndarray | None", "bp.Loss | None"]
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "gradcheck",
+        help="check every component's backward against finite differences (float64)",
+        description="Check every component's analytic backward pass against central finite "
+        "differences of its forward pass, in float64, and print the worst relative error of "
+        "the input gradient and of each parameter gradient.",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of inputs and directions (default 0)")
+    parser.add_argument("--directions", type=int, default=3, help="random directions per quantity")
+    parser.set_defaults(run=run)
+
+
+def cases(rng: np.random.Generator) -> Iterator[Case]:
+    """(label, component, input, targets, loss) for every component, float64, random shapes."""
+    f64 = np.float64
+    vectors = rng.standard_normal((4, 6))
+    labels = rng.integers(0, 5, size=4)
+    probabilities = rng.uniform(0.05, 0.95, size=(4, 5))
+    yield "Linear", bp.Linear(6, 5, dtype=f64, rng=rng), vectors, None, None
+    yield "Linear, batch 1", bp.Linear(6, 5, dtype=f64, rng=rng), vectors[:1], None, None
+    yield "Linear, no bias", bp.Linear(6, 5, bias=False, dtype=f64, rng=rng), vectors, None, None
+    for activation in (bp.ReLU(), bp.Sigmoid(), bp.Tanh(), bp.Softmax()):
+        yield type(activation).__name__, activation, vectors, None, None
+    yield "Dropout(0.5), training", bp.Dropout(0.5, rng=rng), vectors, None, None
+    logits = rng.standard_normal((4, 5))
+    yield "SoftmaxCrossEntropy, labels", bp.SoftmaxCrossEntropy(), logits, labels, None
+    soft_targets = rng.dirichlet(np.ones(5), size=4)
+    yield "SoftmaxCrossEntropy, probabilities", bp.SoftmaxCrossEntropy("sum"), logits, soft_targets, None
+    yield "CrossEntropy", bp.CrossEntropy(), probabilities, labels, None
+    yield "BinaryCrossEntropy", bp.BinaryCrossEntropy(), probabilities, rng.uniform(size=(4, 5)), None
+    yield "MSELoss", bp.MSELoss(), vectors, rng.standard_normal((4, 6)), None
+    mlp = bp.Sequential(
+        bp.Linear(6, 8, dtype=f64, rng=rng), bp.ReLU(), bp.Linear(8, 8, dtype=f64, rng=rng),
+        bp.Sigmoid(), bp.Linear(8, 5, dtype=f64, rng=rng),
+    )
+    yield "MLP + SoftmaxCrossEntropy", mlp, vectors, labels, bp.SoftmaxCrossEntropy()
+
+
+def run(args: argparse.Namespace) -> int:
+    rng = np.random.default_rng(args.seed)
+    failed = 0
+    header = f"{'component':<36} {'quantity':<10} {'relative error':>14} {'absolute error':>14}  result"
+    print(header)
+    print("-" * len(header))
+    for label, component, x, targets, loss in cases(rng):
+        result = bp.gradcheck(
+            component, x, targets, loss=loss, directions=args.directions, rng=rng, raise_on_failure=False
+        )
+        failures = set(result.failures())
+        failed += len(failures)
+        for name, relative in result.relative_errors.items():
+            verdict = "FAIL" if name in failures else "ok"
+            absolute = result.absolute_errors[name]
+            print(f"{label:<36} {name:<10} {relative:>14.2e} {absolute:>14.2e}  {verdict}")
+            label = ""
+    print("-" * len(header))
+    if failed:
+        print(f"{failed} gradient(s) disagree with finite differences")
+        return 1
+    print("every analytic gradient matches finite differences (float64, central differences)")
+    return 0

@@ -1,0 +1,161 @@
+import math
+
+import numpy as np
+import pytest
+
+import backprop as bp
+
+F64 = np.float64
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_softmax_cross_entropy_by_hand():
+    # p = softmax([0, ln 3]) = [1/4, 3/4]; label 1 -> -ln(3/4); label 0 -> -ln(1/4)
+    z = np.array([[0.0, math.log(3)], [0.0, math.log(3)]])
+    loss = bp.SoftmaxCrossEntropy()
+    assert loss(z, np.array([1, 0])) == pytest.approx((-math.log(0.75) - math.log(0.25)) / 2, rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), [[0.25 / 2, -0.25 / 2], [-0.75 / 2, 0.75 / 2]], rtol=1e-14)
+    total = bp.SoftmaxCrossEntropy("sum")
+    assert total(z, np.array([1, 0])) == pytest.approx(-math.log(0.75) - math.log(0.25), rel=1e-14)
+    np.testing.assert_allclose(total.backward(), [[0.25, -0.25], [-0.75, 0.75]], rtol=1e-14)
+
+
+def test_seed_002_softmax_example_before_and_after_one_step():
+    """Seed 002: x = [8, 7], t = [0, 0, 1], W = 0.5, b = 1, learning rate 1."""
+    layer = bp.Linear(2, 3, dtype=F64)
+    bp.init.constant(layer.weight, 0.5)
+    bp.init.constant(layer.bias, 1.0)
+    x, t = np.array([[8.0, 7.0]]), np.array([2])
+    loss = bp.SoftmaxCrossEntropy()
+    assert loss(layer(x), t) == pytest.approx(math.log(3), abs=1e-10)
+    # The seed's "Current loss: 1.9095425" sums per-class binary cross-entropies.
+    assert bp.BinaryCrossEntropy("sum")(softmax(layer(x)), np.array([[0.0, 0.0, 1.0]])) == pytest.approx(
+        1.9095425, abs=5e-8
+    )
+    layer.backward(loss.backward())
+    for name in layer.params:
+        layer.params[name] -= 1.0 * layer.grads[name]
+    # the seed prints W in its (input x output) layout, the transpose of ours
+    np.testing.assert_allclose(
+        layer.weight.T,
+        [[-2.16666667, -2.16666667, 5.83333333], [-1.83333333, -1.83333333, 5.16666667]],
+        atol=5e-9,
+    )
+    np.testing.assert_allclose(layer.bias, [0.66666667, 0.66666667, 1.66666667], atol=5e-9)
+    np.testing.assert_allclose(softmax(layer(x)), [[3.09335001e-50, 3.09335001e-50, 1.0]], rtol=1e-8)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_fused_equals_softmax_then_cross_entropy(reduction):
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((6, 4)) * 3
+    labels = rng.integers(0, 4, 6)
+    fused = bp.SoftmaxCrossEntropy(reduction)
+    softmax_layer, cross_entropy = bp.Softmax(), bp.CrossEntropy(reduction)
+    assert fused(z, labels) == pytest.approx(cross_entropy(softmax_layer(z), labels), abs=1e-10)
+    unfused_grad = softmax_layer.backward(cross_entropy.backward())
+    np.testing.assert_allclose(fused.backward(), unfused_grad, atol=1e-10)
+    # and the fused gradient is (p - t) / N (mean) or p - t (sum)
+    p, t = softmax(z), np.eye(4)[labels]
+    np.testing.assert_allclose(fused.backward(), (p - t) / (6 if reduction == "mean" else 1), atol=1e-15)
+
+
+def test_probability_targets_equal_one_hot_labels():
+    rng = np.random.default_rng(1)
+    z, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    a, b = bp.SoftmaxCrossEntropy(), bp.SoftmaxCrossEntropy()
+    assert a(z, labels) == pytest.approx(b(z, np.eye(3)[labels]), abs=1e-14)
+    np.testing.assert_allclose(a.backward(), b.backward(), atol=1e-15)
+
+
+def test_mse_by_hand_and_seed_delta():
+    outputs, targets = np.array([[1.0], [3.0]]), np.array([[2.0], [1.0]])
+    total = bp.MSELoss("sum")
+    assert total(outputs, targets) == 1.0 + 4.0
+    np.testing.assert_array_equal(total.backward(), -2 * (targets - outputs))
+    mean = bp.MSELoss()
+    assert mean(outputs, targets) == 2.5
+    np.testing.assert_array_equal(mean.backward(), -(targets - outputs))
+
+
+def test_binary_cross_entropy_by_hand():
+    p, t = np.array([[0.8, 0.4]]), np.array([[1.0, 0.0]])
+    loss = bp.BinaryCrossEntropy()
+    assert loss(p, t) == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2, rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), [[-1 / 0.8 / 2, 1 / 0.6 / 2]], rtol=1e-14)
+
+
+def test_sigmoid_then_binary_cross_entropy_gives_p_minus_t():
+    rng = np.random.default_rng(2)
+    z, t = rng.standard_normal((4, 3)), rng.integers(0, 2, (4, 3)).astype(F64)
+    sigmoid, loss = bp.Sigmoid(), bp.BinaryCrossEntropy()
+    p = sigmoid(z)
+    loss(p, t)
+    np.testing.assert_allclose(sigmoid.backward(loss.backward()), (p - t) / 12, atol=1e-15)
+
+
+CASES = [
+    (bp.SoftmaxCrossEntropy, lambda r: r.standard_normal((5, 4)), lambda r: r.integers(0, 4, 5)),
+    (bp.SoftmaxCrossEntropy, lambda r: r.standard_normal((1, 4)), lambda r: r.dirichlet(np.ones(4), 1)),
+    (bp.CrossEntropy, lambda r: r.uniform(0.1, 1, (5, 4)), lambda r: r.integers(0, 4, 5)),
+    (bp.BinaryCrossEntropy, lambda r: r.uniform(0.05, 0.95, (5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
+    (bp.MSELoss, lambda r: r.standard_normal((5, 2)), lambda r: r.standard_normal((5, 2))),
+    (bp.MSELoss, lambda r: r.standard_normal((1, 1)), lambda r: r.standard_normal((1, 1))),
+]
+
+
+@pytest.mark.parametrize(("loss_class", "make_outputs", "make_targets"), CASES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gradients_match_finite_differences(loss_class, make_outputs, make_targets, reduction):
+    rng = np.random.default_rng(4)
+    assert bp.gradcheck(loss_class(reduction), make_outputs(rng), make_targets(rng), rng=rng).passed
+
+
+@pytest.mark.parametrize("dtype", [np.float32, F64])
+def test_extreme_logits_give_finite_loss_and_gradient(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0], [84.5, -29.5, -29.5]], dtype)
+    labels = np.array([1, 0, 1])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        fused = bp.SoftmaxCrossEntropy()
+        value = fused(z, labels)
+        assert np.isfinite(value) and value == pytest.approx((2e4 + 2e4 + 114) / 3, rel=1e-6)
+        assert np.isfinite(fused.backward()).all() and fused.backward().dtype == dtype
+        softmax_layer, unfused = bp.Softmax(), bp.CrossEntropy()
+        p = softmax_layer(z)
+        assert np.isfinite(unfused(p, labels))
+        assert np.isfinite(softmax_layer.backward(unfused.backward())).all()
+        bce = bp.BinaryCrossEntropy()
+        assert np.isfinite(bce(np.array([[0.0, 1.0]], dtype), np.array([[1.0, 0.0]], dtype)))
+        assert np.isfinite(bce.backward()).all()
+
+
+def test_errors_name_the_loss_and_the_shapes():
+    z = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"SoftmaxCrossEntropy.*labels must lie in \[0, 3\), got 3"):
+        bp.SoftmaxCrossEntropy()(z, np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got -1"):
+        bp.CrossEntropy()(z + 0.3, np.array([0, -1, 2, 1]))
+    with pytest.raises(ValueError, match=r"expected integer labels of shape \(4,\).*got \(3,\)"):
+        bp.SoftmaxCrossEntropy()(z, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"expected target probabilities of shape \(4, 3\).*got \(4, 2\)"):
+        bp.SoftmaxCrossEntropy()(z, np.full((4, 2), 0.5))
+    with pytest.raises(ValueError, match="must sum to 1"):
+        bp.SoftmaxCrossEntropy()(z, np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match=r"expected outputs of shape \(N, C\), got \(4,\)"):
+        bp.SoftmaxCrossEntropy()(np.zeros(4), np.array([0, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"MSELoss.*expected targets of shape \(4, 1\).*got \(4,\).*reshape"):
+        bp.MSELoss()(np.zeros((4, 1)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
+        bp.BinaryCrossEntropy()(np.full((2, 2), 0.5), np.full((2, 2), 2.0))
+    with pytest.raises(TypeError, match="expected integer labels or float probabilities"):
+        bp.SoftmaxCrossEntropy()(z, np.array(["a", "b", "c", "d"]))
+    with pytest.raises(TypeError, match="expected floating-point outputs, got int64"):
+        bp.MSELoss()(np.zeros((2, 2), int), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"reduction must be 'mean' or 'sum', got 'avg'"):
+        bp.MSELoss("avg")
+    with pytest.raises(ValueError, match="backward called before the loss was computed"):
+        bp.MSELoss().backward()

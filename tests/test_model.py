@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+import backprop as bp
+
+F64 = np.float64
+
+
+def mlp(dtype=F64, seed=0):
+    rng = np.random.default_rng(seed)
+    return bp.Sequential(
+        bp.Linear(6, 5, dtype=dtype, rng=rng), bp.ReLU(), bp.Linear(5, 4, dtype=dtype, rng=rng), bp.Softmax()
+    )
+
+
+def test_forward_and_backward_compose_the_layers():
+    model = mlp()
+    x = np.random.default_rng(1).standard_normal((3, 6))
+    h = model[1](model[0](x))
+    np.testing.assert_allclose(model(x), model[3](model[2](h)))
+    gy = np.ones((3, 4))
+    gx = model.backward(gy)
+    by_hand = model[0].backward(model[1].backward(model[2].backward(model[3].backward(gy))))
+    np.testing.assert_allclose(gx, by_hand)
+
+
+def test_params_and_grads_are_the_layers_arrays():
+    model = mlp()
+    assert list(model.params) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert list(model.grads) == list(model.params)
+    assert model.params["0.weight"] is model[0].weight
+    assert model.grads["2.bias"] is model[2].grads["bias"]
+    model.params["0.weight"] -= 1.0
+    np.testing.assert_array_equal(model[0].weight, model.params["0.weight"])
+
+
+def test_nested_sequential_keys():
+    model = bp.Sequential(bp.Sequential(bp.Linear(2, 2)), bp.ReLU(), bp.Linear(2, 1))
+    assert list(model.params) == ["0.0.weight", "0.0.bias", "2.weight", "2.bias"]
+
+
+def test_whole_model_gradcheck_with_loss():
+    rng = np.random.default_rng(2)
+    model = bp.Sequential(
+        bp.Linear(5, 8, dtype=F64, rng=rng), bp.Tanh(), bp.Linear(8, 8, dtype=F64, rng=rng), bp.Sigmoid(),
+        bp.Linear(8, 3, dtype=F64, rng=rng),
+    )
+    result = bp.gradcheck(model, rng.standard_normal((4, 5)), rng.integers(0, 3, 4), loss=bp.SoftmaxCrossEntropy())
+    assert len(result.relative_errors) == 7 and result.passed
+
+
+def test_state_dict_is_a_copy_and_round_trips():
+    model, other = mlp(seed=0), mlp(seed=1)
+    state = model.state_dict()
+    state["0.weight"][...] = 0
+    assert model[0].weight.any()
+    other.load_state_dict(model.state_dict())
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(other.params[name], value)
+    x = np.ones((2, 6))
+    np.testing.assert_array_equal(other(x), model(x))
+
+
+def test_load_state_dict_converts_to_the_parameters_dtype():
+    model = mlp(dtype=np.float32)
+    state = {name: value.astype(F64) + 1 for name, value in model.params.items()}
+    model.load_state_dict(state)
+    assert model[0].weight.dtype == np.float32
+    np.testing.assert_allclose(model[0].weight, state["0.weight"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("2.bias"), r"missing keys \['2.bias'\], unexpected keys \[\]"),
+        (lambda s: s.update({"9.weight": np.zeros(1)}), r"missing keys \[\], unexpected keys \['9.weight'\]"),
+        (lambda s: s.update({"0.weight": np.zeros((6, 5))}), r"0.weight expected shape \(5, 6\), got \(6, 5\)"),
+    ],
+)
+def test_load_state_dict_rejects_bad_keys_without_changing_anything(change, message):
+    model = mlp()
+    before = model.state_dict()
+    state = mlp(seed=3).state_dict()
+    change(state)
+    with pytest.raises(ValueError, match=message):
+        model.load_state_dict(state)
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_sequential_rejects_non_layers_and_reports_first_layer_errors():
+    with pytest.raises(TypeError, match="Sequential: argument 1 must be a backprop layer, got ufunc"):
+        bp.Sequential(bp.ReLU(), np.tanh)
+    with pytest.raises(ValueError, match=r"Linear\(6 -> 5\): expected input of shape \(N, 6\), got \(2, 7\)"):
+        mlp()(np.zeros((2, 7)))
+
+
+def test_repr_and_config():
+    model = bp.Sequential(bp.Linear(2, 3, rng=0), bp.ReLU())
+    assert str(model) == "Sequential(Linear(2 -> 3), ReLU())"
+    assert "(0): Linear(in_features=2, out_features=3, bias=True, dtype='float32')" in repr(model)
+    assert model.config() == {
+        "layers": [
+            {"type": "Linear", "config": {"in_features": 2, "out_features": 3, "bias": True, "dtype": "float32"}},
+            {"type": "ReLU", "config": {}},
+        ]
+    }
