@@ -16,15 +16,22 @@ from .layers.dropout import Dropout
 from .layers.linear import Linear
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
 from .model import Sequential
+from .optim import SGD, Adam, CosineLR, StepLR
+from .training import DivergenceError, History, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD",
+    "Adam",
     "BinaryCrossEntropy",
+    "CosineLR",
     "CrossEntropy",
+    "DivergenceError",
     "Dropout",
     "GradcheckError",
     "GradcheckResult",
+    "History",
     "Layer",
     "Linear",
     "Loss",
@@ -34,10 +41,14 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "SoftmaxCrossEntropy",
+    "StepLR",
     "Tanh",
+    "evaluate",
+    "fit",
     "get_default_dtype",
     "gradcheck",
     "init",
     "jacobian",
+    "predict",
     "set_default_dtype",
 ]

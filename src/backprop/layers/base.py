@@ -17,7 +17,14 @@ import numpy as np
 
 
 class Layer:
-    """Base class: ``params``/``grads`` dicts, ``train()``/``eval()``, input checks."""
+    """Base class: ``params``/``grads`` dicts, ``train()``/``eval()``, input checks.
+
+    ``output_transform`` tells ``predict`` how to turn a model's outputs into predictions:
+    ``"softmax"`` for a classifier that outputs logits (``fit`` sets it when the loss is
+    ``SoftmaxCrossEntropy``; ``save``/``load`` keep it), ``None`` to return them as they are.
+    """
+
+    output_transform: str | None = None
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}

@@ -1,0 +1,396 @@
+"""Optimisers and learning-rate schedules: every update rule written out, applied in place.
+
+An optimiser holds a model (anything with ``.params`` and ``.grads`` dicts with the same keys,
+see ``layers/base.py``) and on ``step()`` updates every ``params[name]`` in place from
+``grads[name]``, the gradient the latest backward *set*: nothing accumulates, so there is no
+``zero_grad``. Updates run in the parameters' own dtype (float32 stays float32) through
+buffers allocated once, at construction, so a step allocates no arrays.
+
+Notation: ``w`` a parameter, ``g`` its gradient dL/dw, ``eta`` the learning rate (``lr``),
+``t`` the number of steps taken, counting the current one (1 on the first step).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def _is_real(value: object) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _positive(owner: str, name: str, value: object) -> float:
+    if not _is_real(value) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _non_negative(owner: str, name: str, value: object) -> float:
+    if not _is_real(value) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _fraction(owner: str, name: str, value: object) -> float:
+    if not _is_real(value) or not 0 <= value < 1:
+        raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _positive_int(owner: str, name: str, value: object) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def sgd_update(
+    w: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray | None,
+    buf: np.ndarray,
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> None:
+    """One SGD step on ``w`` in place (the rule is in ``SGD``'s docstring).
+
+    ``v`` is the momentum buffer (None without momentum); ``buf`` is scratch space of ``w``'s
+    shape and dtype. ``g`` is left untouched.
+    """
+    if weight_decay:
+        np.multiply(w, weight_decay, out=buf)
+        buf += g
+        g = buf
+    if momentum:
+        v *= momentum
+        v += g
+        if nesterov:
+            # w -= eta (g + mu v) as two scaled subtractions, so that no temporary is needed
+            np.multiply(g, lr, out=buf)
+            w -= buf
+            lr *= momentum
+        g = v
+    np.multiply(g, lr, out=buf)
+    w -= buf
+
+
+def adam_update(
+    w: np.ndarray,
+    g: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    buf: np.ndarray,
+    gbuf: np.ndarray | None,
+    t: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None:
+    """One Adam step on ``w`` in place at step ``t`` >= 1 (the rule is in ``Adam``'s docstring).
+
+    ``m``, ``v`` are the moment buffers; ``buf`` is scratch space of ``w``'s shape and dtype,
+    and so is ``gbuf``, needed only with weight decay to hold ``g + lambda w``.
+    """
+    if weight_decay:
+        np.multiply(w, weight_decay, out=gbuf)
+        gbuf += g
+        g = gbuf
+    m *= beta1
+    np.multiply(g, 1.0 - beta1, out=buf)
+    m += buf
+    v *= beta2
+    np.multiply(g, g, out=buf)
+    buf *= 1.0 - beta2
+    v += buf
+    # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t), and m_hat's correction folds into one scalar
+    # with eta, so the corrected m and v are never stored (PyTorch does the same)
+    np.sqrt(v, out=buf)
+    buf /= math.sqrt(1.0 - beta2**t)
+    buf += eps
+    np.divide(m, buf, out=buf)
+    buf *= lr / (1.0 - beta1**t)
+    w -= buf
+
+
+class Optimizer:
+    """Base class: the model's parameter and gradient arrays, ``lr``, the step count ``t``.
+
+    Subclasses implement ``_update`` and keep their per-parameter state in buffers made by
+    ``_buffers(kind)``; ``state_dict()`` names them ``"<kind>.<parameter name>"``.
+    """
+
+    def __init__(self, model: Any, lr: float) -> None:
+        owner = type(self).__name__
+        params = getattr(model, "params", None)
+        grads = getattr(model, "grads", None)
+        if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
+            raise TypeError(
+                f"{owner}: expected a model with .params and .grads dicts,"
+                f" got {type(model).__name__}"
+            )
+        if not params:
+            raise ValueError(f"{owner}: the model has no parameters to optimise")
+        if set(params) != set(grads):
+            raise ValueError(
+                f"{owner}: the model's params and grads must have the same keys,"
+                f" got {sorted(params)} and {sorted(grads)}"
+            )
+        for name, w in params.items():
+            g = grads[name]
+            if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
+                raise TypeError(f"{owner}: parameter {name!r} must be a floating-point ndarray")
+            if not isinstance(g, np.ndarray) or g.shape != w.shape:
+                raise ValueError(
+                    f"{owner}: gradient {name!r} must be an ndarray of shape {w.shape}"
+                )
+        self.model = model
+        self.lr = _positive(owner, "lr", lr)
+        self.t = 0
+        # Cached once: a Sequential rebuilds its dicts on each access, around the same arrays.
+        self.names = list(params)
+        self._params = [params[name] for name in self.names]
+        self._grads = [grads[name] for name in self.names]
+        self._scratch = [np.empty_like(w) for w in self._params]
+        self._state: dict[str, list[np.ndarray]] = {}
+
+    def _buffers(self, kind: str) -> list[np.ndarray]:
+        """Zero buffers, one per parameter, saved by ``state_dict`` under ``kind``."""
+        buffers = [np.zeros_like(w) for w in self._params]
+        self._state[kind] = buffers
+        return buffers
+
+    def step(self) -> None:
+        """Update every parameter in place from the gradients of the latest backward."""
+        self.t += 1
+        self._update(float(self.lr))
+
+    def _update(self, lr: float) -> None:
+        raise NotImplementedError
+
+    def _state_keys(self) -> list[str]:
+        return ["lr", "step"] + [f"{kind}.{name}" for kind in self._state for name in self.names]
+
+    def state_dict(self) -> dict[str, float | int | np.ndarray]:
+        """``lr``, ``step`` (``t``) and a copy of every buffer, keyed ``"<kind>.<name>"``."""
+        state: dict[str, float | int | np.ndarray] = {"lr": float(self.lr), "step": self.t}
+        for kind, buffers in self._state.items():
+            for name, buffer in zip(self.names, buffers, strict=True):
+                state[f"{kind}.{name}"] = buffer.copy()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` returned, copying into the existing buffers.
+
+        Everything is checked before anything changes, so a bad checkpoint leaves the
+        optimiser as it was. Scalars may come back as 0-d arrays (as from ``np.load``).
+        """
+        owner = type(self).__name__
+        expected = self._state_keys()
+        missing = [key for key in expected if key not in state]
+        unexpected = [key for key in state if key not in expected]
+        if missing or unexpected:
+            raise ValueError(
+                f"{owner}: state_dict does not match this optimiser:"
+                f" missing {missing}, unexpected {unexpected}"
+            )
+        lr = _non_negative(owner, "state_dict['lr']", float(state["lr"]))
+        t = state["step"]
+        if np.ndim(t) != 0 or int(t) != t or t < 0:
+            raise ValueError(f"{owner}: state_dict['step'] must be an integer >= 0, got {t!r}")
+        for kind, buffers in self._state.items():
+            for name, buffer in zip(self.names, buffers, strict=True):
+                key = f"{kind}.{name}"
+                shape = np.shape(state[key])
+                if shape != buffer.shape:
+                    raise ValueError(
+                        f"{owner}: state_dict[{key!r}] must have shape {buffer.shape}, got {shape}"
+                    )
+        self.lr = lr
+        self.t = int(t)
+        for kind, buffers in self._state.items():
+            for name, buffer in zip(self.names, buffers, strict=True):
+                np.copyto(buffer, state[f"{kind}.{name}"])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov and L2 weight decay.
+
+    PyTorch's ``torch.optim.SGD`` without dampening; with ``mu`` the momentum and
+    ``lambda`` the weight decay, each step does::
+
+        g = dL/dw + lambda w
+        v = mu v + g                 (v starts at 0: v = g on the first step, as PyTorch)
+        d = g + mu v   if nesterov, else   d = v
+        w = w - eta d
+
+    With ``momentum=0`` that is the seeds' ``w = w - eta dL/dw`` (plus decay, if any).
+    ``nesterov=True`` needs ``momentum > 0``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(model, lr)
+        self.momentum = _fraction("SGD", "momentum", momentum)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise ValueError(f"SGD: nesterov must be True or False, got {nesterov!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        self._velocity = (
+            self._buffers("momentum_buffer") if self.momentum else [None] * len(self.names)
+        )
+
+    def _update(self, lr: float) -> None:
+        for w, g, v, buf in zip(
+            self._params, self._grads, self._velocity, self._scratch, strict=True
+        ):
+            sgd_update(w, g, v, buf, lr, self.momentum, self.nesterov, self.weight_decay)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with L2 weight decay added to the gradient, as ``torch.optim.Adam``.
+
+    With ``beta1, beta2 = betas`` and ``lambda`` the weight decay, step ``t`` does::
+
+        g     = dL/dw + lambda w
+        m     = beta1 m + (1 - beta1) g         (mean of g; m starts at 0)
+        v     = beta2 v + (1 - beta2) g^2       (uncentred variance of g; v starts at 0)
+        m_hat = m / (1 - beta1^t)               (bias correction for starting at 0)
+        v_hat = v / (1 - beta2^t)
+        w     = w - eta m_hat / (sqrt(v_hat) + eps)
+
+    The decay is L2 regularisation through the gradient, not AdamW's decoupled decay.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(model, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (
+            _fraction("Adam", "betas[0]", betas[0]),
+            _fraction("Adam", "betas[1]", betas[1]),
+        )
+        self.eps = _positive("Adam", "eps", eps)
+        self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        self._m = self._buffers("exp_avg")
+        self._v = self._buffers("exp_avg_sq")
+        # g + lambda w must outlive the scratch buffer's reuse, so it needs its own
+        self._decayed = (
+            [np.empty_like(w) for w in self._params]
+            if self.weight_decay
+            else [None] * len(self.names)
+        )
+
+    def _update(self, lr: float) -> None:
+        beta1, beta2 = self.betas
+        for w, g, m, v, buf, gbuf in zip(
+            self._params, self._grads, self._m, self._v, self._scratch, self._decayed, strict=True
+        ):
+            adam_update(
+                w, g, m, v, buf, gbuf, self.t, lr, beta1, beta2, self.eps, self.weight_decay
+            )
+
+
+class LRSchedule:
+    """Base class: sets ``optimizer.lr`` to ``lr_at(epoch)``; call ``step()`` once per epoch.
+
+    ``lr_0`` is the optimiser's ``lr`` when the schedule is made; epoch 0 uses it.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        self.base_lr = float(optimizer.lr)
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the current epoch."""
+        return self.lr_at(self.epoch)
+
+    def step(self) -> float:
+        """Move to the next epoch, set the optimiser's ``lr`` and return it."""
+        self.epoch += 1
+        self.optimizer.lr = self.lr
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, float | int]:
+        """``epoch`` and ``base_lr``, enough to resume the schedule from a checkpoint."""
+        return {"epoch": self.epoch, "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` returned and set the optimiser's ``lr`` to match."""
+        self.epoch = int(state["epoch"])
+        self.base_lr = float(state["base_lr"])
+        self.optimizer.lr = self.lr
+
+
+class StepLR(LRSchedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    ``lr_t = lr_0 gamma^floor(t / step_size)`` at epoch ``t``.
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        self.step_size = _positive_int("StepLR", "step_size", step_size)
+        self.gamma = _positive("StepLR", "gamma", gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        # Closed form rather than repeated multiplication, so no rounding drift builds up
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(LRSchedule):
+    """Cosine annealing from ``lr_0`` down to ``eta_min`` over ``t_max`` epochs.
+
+    ``lr_t = eta_min + (lr_0 - eta_min) (1 + cos(pi t / t_max)) / 2`` for ``t <= t_max``, and
+    ``eta_min`` after (no warm restart).
+    """
+
+    def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        self.t_max = _positive_int("CosineLR", "t_max", t_max)
+        self.eta_min = _non_negative("CosineLR", "eta_min", eta_min)
+        if self.eta_min > self.base_lr:
+            raise ValueError(
+                f"CosineLR: eta_min must not exceed the optimiser's lr ({self.base_lr}),"
+                f" got {eta_min!r}"
+            )
+
+    def lr_at(self, epoch: int) -> float:
+        t = min(epoch, self.t_max)
+        cosine = (1 + math.cos(math.pi * t / self.t_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine
