@@ -1,0 +1,160 @@
+"""Numeric tables from CSV files: one column is the target, the others are the features.
+
+Every cell must be a number (``float()`` syntax, so ``nan`` and ``inf`` are allowed too); a
+cell that is not gives a ``ValueError`` naming the file, the line and the column. Blank
+lines are skipped. Read with the ``csv`` module, so quoted fields work; no pandas needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..dtypes import resolve_dtype
+
+__all__ = ["load_csv"]
+
+
+def load_csv(
+    path: str | os.PathLike[str],
+    target: str | int,
+    delimiter: str = ",",
+    header: bool = True,
+    dtype: DTypeLike | None = None,
+    target_dtype: DTypeLike | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a numeric CSV file into features and a target column.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, UTF-8 (a byte-order mark is ignored).
+    target : str or int
+        The target column: its name in the header, or its index (negative counts from the
+        end, so ``-1`` is the last column).
+    delimiter : str
+        The field separator, one character (``","``, ``";"``, ``"\\t"`` ...).
+    header : bool
+        Whether the first non-blank line holds column names (required when ``target`` is a
+        name).
+    dtype : float32 or float64, optional
+        dtype of the features; None means the default dtype (float32 unless changed with
+        ``backprop.set_default_dtype``).
+    target_dtype : dtype, optional
+        dtype of the target; None means the features' dtype. Give ``np.int64`` for class
+        labels (each value must then be a whole number).
+
+    Returns
+    -------
+    features : numpy.ndarray
+        Shape ``(N, D)``: every column but the target, in file order.
+    target : numpy.ndarray
+        Shape ``(N,)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If a cell is not a number, a row has the wrong number of fields, the file holds no
+        data, or ``target`` names no column (the message lists the columns there are).
+    """
+    path = Path(path)
+    dtype = resolve_dtype(dtype, "load_csv")
+    target_dtype = dtype if target_dtype is None else np.dtype(target_dtype)
+    if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
+        raise TypeError(
+            f"load_csv({path}): target must be a column name or index, got {target!r}"
+        )
+
+    with open(path, encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file, delimiter=delimiter)
+        rows = ((reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
+        names: list[str] | None = None
+        if header:
+            first = next(rows, None)
+            if first is None:
+                raise ValueError(f"{path}: the file is empty; expected a header line")
+            names = [cell.strip() for cell in first[1]]
+        values: list[list[float]] = []
+        width = len(names) if names is not None else None
+        for line, row in rows:
+            if width is None:
+                width = len(row)
+            if len(row) != width:
+                raise ValueError(
+                    f"{path}, line {line}: expected {width} fields, found {len(row)}"
+                )
+            try:
+                values.append([float(cell) for cell in row])
+            except ValueError:
+                column = next(i for i, cell in enumerate(row) if not _is_number(cell))
+                raise ValueError(
+                    f"{path}, line {line}, column {_column_name(names, column)}: "
+                    f"expected a number, found {row[column]!r}"
+                ) from None
+
+    if width is None:
+        raise ValueError(f"{path}: the file holds no rows")
+    column = _target_index(path, target, names, width)
+    if not values:
+        raise ValueError(f"{path}: the file holds a header but no data rows")
+    table = np.array(values, dtype=np.float64)
+    features = np.delete(table, column, axis=1).astype(dtype)
+    target_values = table[:, column]
+    if np.issubdtype(target_dtype, np.integer):
+        whole = np.isfinite(target_values) & (target_values == np.round(target_values))
+        bad = np.flatnonzero(~whole)
+        if bad.size:
+            raise ValueError(
+                f"{path}: target column {_column_name(names, column)} must hold whole numbers "
+                f"for target_dtype {target_dtype}, found {target_values[bad[0]]} in data row "
+                f"{bad[0] + 1}"
+            )
+    return features, target_values.astype(target_dtype)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _column_name(names: list[str] | None, index: int) -> str:
+    if names is None:
+        return str(index)
+    return f"{index} ({names[index]!r})"
+
+
+def _target_index(path: Path, target: str | int, names: list[str] | None, width: int) -> int:
+    """The index of the target column, checked against the columns the file has."""
+    if isinstance(target, str):
+        if names is None:
+            raise ValueError(
+                f"load_csv({path}): target {target!r} is a column name but header=False; "
+                "give a column index or set header=True"
+            )
+        matches = [i for i, name in enumerate(names) if name == target]
+        if not matches:
+            raise ValueError(
+                f"load_csv({path}): no column named {target!r}; the columns are "
+                + ", ".join(repr(name) for name in names)
+            )
+        if len(matches) > 1:
+            raise ValueError(
+                f"load_csv({path}): {len(matches)} columns are named {target!r} "
+                f"(indices {matches}); give the index instead"
+            )
+        return matches[0]
+    if not -width <= target < width:
+        raise ValueError(
+            f"load_csv({path}): target column index {target} is out of range for "
+            f"{width} columns (valid: {-width} to {width - 1})"
+        )
+    return int(target) % width
