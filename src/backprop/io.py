@@ -1,0 +1,349 @@
+"""Save and load models as one safetensors file: weights as tensors, architecture as JSON.
+
+A saved file holds nothing executable. The tensors are raw little-endian numbers and the
+safetensors metadata (a string -> string map in the header) records::
+
+    "format":           "backprop"
+    "format_version":   "1"
+    "backprop_version": the version that wrote the file, for the reader's information
+    "architecture":     {"type": "Sequential", "config": {"layers": [{"type": "Linear", ...}]}}
+    "output_transform": "softmax" for a classifier that outputs logits, "" otherwise
+    "user":             the caller's own metadata, a JSON object
+
+``load`` rebuilds the model only from the layer types listed in ``LAYER_TYPES``, calling each
+class with its saved config as keyword arguments. Pickle would run whatever code the file
+names (Chainer's ``load_npz(allow_pickle=True)`` did); here a tampered header can at worst
+name an unknown type or bad arguments, and that is a ValueError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+from safetensors import SafetensorError, safe_open
+
+from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
+from .layers.base import Layer
+from .layers.conv import Conv2d
+from .layers.dropout import Dropout
+from .layers.linear import Linear
+from .layers.pooling import MaxPool2d
+from .layers.shape import Flatten
+from .model import Sequential
+
+FORMAT = "backprop"
+FORMAT_VERSION = "1"
+OUTPUT_TRANSFORMS = frozenset({"", "softmax"})
+SUPPORTED_FORMAT_VERSIONS = ("1",)
+
+#: The only classes ``load`` will construct: a name in a file is looked up here, never imported.
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (
+        Sequential,
+        Linear,
+        ReLU,
+        Sigmoid,
+        Tanh,
+        Softmax,
+        Dropout,
+        Conv2d,
+        MaxPool2d,
+        Flatten,
+    )
+}
+
+# Real models nest a few Sequentials; the bound keeps a hostile header from exhausting the stack.
+_MAX_DEPTH = 64
+
+PathLike = str | os.PathLike[str]
+
+
+class _ContentError(Exception):
+    """A problem with a file's contents; ``load`` prefixes the path and raises ValueError."""
+
+
+def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None) -> None:
+    """Write ``model``'s parameters and architecture to the safetensors file ``path``.
+
+    Tensors are named as ``model.params`` (``"0.weight"``, ...) and keep their dtype.
+    ``metadata`` is any JSON-serialisable mapping with string keys (epochs, accuracy, ...);
+    ``load_metadata`` returns it. The write is atomic: the bytes go to a temporary file next
+    to ``path``, are fsynced, then renamed over ``path``, so a crash or error leaves either
+    the old file or the new one, never half of one. The directory must already exist.
+
+    Raises TypeError when the model holds a layer ``load`` could not rebuild or the metadata
+    is not JSON-serialisable, FileNotFoundError when the directory does not exist.
+    """
+    path = Path(path)
+    _check_savable(model, "model")
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "backprop_version": _backprop_version(),
+        "architecture": json.dumps({"type": type(model).__name__, "config": model.config()}),
+        "output_transform": model.output_transform or "",
+        "user": _dump_user_metadata(metadata),
+    }
+    # The safetensors writer copies raw memory from each array's data pointer, so a
+    # non-contiguous view would be written as the wrong numbers.
+    tensors = {name: np.ascontiguousarray(array) for name, array in model.params.items()}
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{path}: cannot save, directory {directory} does not exist")
+
+    fd, temporary = _create_temporary(path)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(safetensors.numpy.save(tensors, metadata=header))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        # Whatever failed (including Ctrl-C), the old file was never touched; only our
+        # temporary file needs to go.
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def load(path: PathLike) -> Layer:
+    """Rebuild the model saved at ``path``: same architecture, dtypes and parameter values.
+
+    The model comes back in training mode, as a freshly constructed one; call ``eval()``
+    for inference. Raises FileNotFoundError when ``path`` does not exist and ValueError,
+    with a message starting with the path, for anything else wrong with the file: not
+    safetensors, truncated, not written by backprop, a newer format version, an unknown
+    layer type or bad layer arguments, missing, extra or misshaped tensors.
+    """
+    with _open(path) as (file, header):
+        try:
+            architecture = _architecture(header)
+            model = _build(architecture, "architecture", 0)
+            model.output_transform = _output_transform(header)
+            state = _read_tensors(file, model.params)
+        except _ContentError as error:
+            raise ValueError(f"{os.fspath(path)}: {error}") from error.__cause__
+    # Names, shapes and dtypes were checked above, so this copies without converting.
+    model.load_state_dict(state)
+    return model
+
+
+def load_metadata(path: PathLike) -> dict[str, Any]:
+    """The file's metadata without building the model or reading the weights.
+
+    Returns ``{"user": ..., "architecture": ..., "format_version": ..., "backprop_version": ...}``
+    with ``user`` the mapping given to ``save`` (``{}`` if none) and ``architecture`` the
+    parsed ``{"type": ..., "config": ...}``. Raises as ``load`` does for an unreadable file.
+    """
+    with _open(path) as (_, header):
+        try:
+            user = _parse_json(header, "user", default="{}")
+            if not isinstance(user, dict):
+                raise _ContentError(f'the metadata entry "user" must be a JSON object, got {user!r:.80}')
+            return {
+                "user": user,
+                "architecture": _architecture(header),
+                "format_version": header["format_version"],
+                "backprop_version": header.get("backprop_version"),
+            }
+        except _ContentError as error:
+            raise ValueError(f"{os.fspath(path)}: {error}") from error.__cause__
+
+
+def _output_transform(header: Mapping[str, str]) -> str | None:
+    value = header.get("output_transform", "")
+    if value not in OUTPUT_TRANSFORMS:
+        known = sorted(OUTPUT_TRANSFORMS)
+        raise _ContentError(f"unknown output_transform {value!r}; this backprop knows {known}")
+    return value or None
+
+
+# --- saving -------------------------------------------------------------------------------
+
+
+def _check_savable(layer: Layer, where: str) -> None:
+    """Refuse now what ``load`` would refuse later: a layer class not in ``LAYER_TYPES``.
+
+    The check is on the class itself, not its name, so a subclass of Linear (which may
+    take other arguments) is not silently saved as a plain Linear.
+    """
+    name = type(layer).__name__
+    if LAYER_TYPES.get(name) is not type(layer):
+        raise TypeError(
+            f"save: {where} is a {name}, which load cannot rebuild; saveable layer types are"
+            f" {', '.join(sorted(LAYER_TYPES))}"
+        )
+    if isinstance(layer, Sequential):
+        for index, inner in enumerate(layer.layers):
+            _check_savable(inner, f"{where}[{index}]")
+
+
+def _dump_user_metadata(metadata: Mapping[str, Any] | None) -> str:
+    if metadata is None:
+        return "{}"
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"save: metadata must be a dict, got {type(metadata).__name__}")
+    for key in metadata:
+        # json.dumps would turn 1 into "1", so the mapping would not come back as it went in.
+        if not isinstance(key, str):
+            raise TypeError(f"save: metadata keys must be strings, got {key!r}")
+    try:
+        return json.dumps(dict(metadata))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from error
+
+
+def _backprop_version() -> str:
+    # Imported here because the package's __init__ imports this module before it sets
+    # __version__.
+    from . import __version__
+
+    return __version__
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """Create an empty file next to ``path``, named after it, and return (fd, name).
+
+    Not tempfile.mkstemp: it creates files readable by their owner only, and the rename
+    would give the saved model those permissions. Mode 0o666 lets the umask decide, as for
+    any other file the user writes.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temporary = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: could not create a temporary file next to it")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _open(path: PathLike) -> Iterator[tuple[Any, dict[str, str]]]:
+    """Open ``path`` with safetensors and check it is a backprop file of a version we read.
+
+    Yields the open file and its metadata. safetensors' own errors (bad header, truncated
+    data) and OS errors become one ValueError that names the file.
+    """
+    name = os.fspath(path)
+    try:
+        with safe_open(name, framework="np") as file:
+            header = file.metadata() or {}
+            _check_format(name, header)
+            yield file, header
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{name}: not a readable safetensors file ({error})") from error
+
+
+def _check_format(name: str, header: dict[str, str]) -> None:
+    if header.get("format") != FORMAT:
+        raise ValueError(
+            f"{name}: not a backprop model file (a safetensors file without"
+            f' "format": "{FORMAT}" in its metadata)'
+        )
+    version = header.get("format_version")
+    if version not in SUPPORTED_FORMAT_VERSIONS:
+        raise ValueError(
+            f"{name}: the file has backprop format version {version!r}, this backprop"
+            f" ({_backprop_version()}) reads version {', '.join(SUPPORTED_FORMAT_VERSIONS)};"
+            " a newer backprop may read it"
+        )
+
+
+def _parse_json(header: dict[str, str], key: str, default: str | None = None) -> Any:
+    text = header.get(key, default)
+    if text is None:
+        raise _ContentError(f'the metadata has no "{key}" entry')
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise _ContentError(f'the metadata entry "{key}" is not valid JSON ({error})') from None
+
+
+def _architecture(header: dict[str, str]) -> dict[str, Any]:
+    architecture = _parse_json(header, "architecture")
+    if not isinstance(architecture, dict):
+        raise _ContentError(f"the architecture must be a JSON object, got {architecture!r:.80}")
+    return architecture
+
+
+def _build(spec: Any, where: str, depth: int) -> Layer:
+    """Construct the layer ``spec`` = ``{"type": name, "config": kwargs}`` describes.
+
+    ``where`` locates the spec in the architecture for error messages
+    (``architecture.layers[2]``).
+    """
+    if depth > _MAX_DEPTH:
+        raise _ContentError(f"{where}: layers nested more than {_MAX_DEPTH} deep")
+    if not isinstance(spec, dict) or set(spec) != {"type", "config"}:
+        raise _ContentError(f'{where} must be {{"type": ..., "config": {{...}}}}, got {spec!r:.80}')
+    kind, config = spec["type"], spec["config"]
+    cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise _ContentError(
+            f"{where}: unknown layer type {kind!r:.80}; this backprop builds {', '.join(sorted(LAYER_TYPES))}"
+        )
+    if not isinstance(config, dict):
+        raise _ContentError(f"{where}: the config of {kind} must be a JSON object, got {config!r:.80}")
+    if cls is Sequential:
+        layers = config.get("layers")
+        if set(config) != {"layers"} or not isinstance(layers, list):
+            raise _ContentError(f'{where}: the config of Sequential must be {{"layers": [...]}}')
+        return Sequential(*(_build(item, f"{where}.layers[{i}]", depth + 1) for i, item in enumerate(layers)))
+    try:
+        return cls(**config)
+    except (TypeError, ValueError, OverflowError, MemoryError) as error:
+        # The constructor validates its arguments; a hostile or hand-edited config fails
+        # there and is reported as a bad file, not as a bug.
+        raise _ContentError(f"{where}: cannot build {kind} from config {config!r:.200}: {error}") from error
+
+
+def _read_tensors(file: Any, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Read every tensor, checking names, shapes and dtypes against the rebuilt model's."""
+    found = set(file.keys())
+    for name in sorted(expected):
+        if name not in found:
+            raise _ContentError(f"tensor {name!r} is missing (expected {_describe(expected[name])})")
+    for name in sorted(found - set(expected)):
+        shape = tuple(file.get_slice(name).get_shape())
+        raise _ContentError(
+            f"unexpected tensor {name!r} of shape {shape}: the architecture has no such parameter"
+        )
+    state = {}
+    for name, want in expected.items():
+        got = file.get_tensor(name)
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise _ContentError(f"tensor {name!r}: expected {_describe(want)}, found {_describe(got)}")
+        state[name] = got
+    return state
+
+
+def _describe(array: np.ndarray) -> str:
+    return f"{array.dtype} of shape {array.shape}"
