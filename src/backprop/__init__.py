@@ -7,13 +7,17 @@
     model.backward(loss.backward())      # sets model.grads
 """
 
-from . import init
+from . import datasets, init
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
 from .dtypes import get_default_dtype, set_default_dtype
+from .io import load, save
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
+from .layers.conv import Conv2d
 from .layers.dropout import Dropout
 from .layers.linear import Linear
+from .layers.pooling import MaxPool2d
+from .layers.shape import Flatten
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
@@ -25,10 +29,12 @@ __all__ = [
     "SGD",
     "Adam",
     "BinaryCrossEntropy",
+    "Conv2d",
     "CosineLR",
     "CrossEntropy",
     "DivergenceError",
     "Dropout",
+    "Flatten",
     "GradcheckError",
     "GradcheckResult",
     "History",
@@ -36,6 +42,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -43,12 +50,15 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "StepLR",
     "Tanh",
+    "datasets",
     "evaluate",
     "fit",
     "get_default_dtype",
     "gradcheck",
     "init",
     "jacobian",
+    "load",
     "predict",
+    "save",
     "set_default_dtype",
 ]

@@ -37,6 +37,19 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     for activation in (bp.ReLU(), bp.Sigmoid(), bp.Tanh(), bp.Softmax()):
         yield type(activation).__name__, activation, vectors, None, None
     yield "Dropout(0.5), training", bp.Dropout(0.5, rng=rng), vectors, None, None
+    images = rng.standard_normal((2, 3, 7, 6))
+    convolutions = [
+        ("Conv2d 3x3, stride 1, padding 1", bp.Conv2d(3, 4, 3, padding=1, dtype=f64, rng=rng), images),
+        ("Conv2d 2x3, stride 2, padding 0", bp.Conv2d(3, 2, (2, 3), stride=2, dtype=f64, rng=rng), images),
+        ("Conv2d, batch 1", bp.Conv2d(3, 2, 3, (1, 2), (0, 1), dtype=f64, rng=rng), images[:1]),
+    ]
+    for label, conv, x in convolutions:
+        yield label, conv, x, None, None
+    # Distinct values keep every window's maximum unique, away from ties.
+    distinct = rng.permutation(images.size).reshape(images.shape) / images.size
+    yield "MaxPool2d(2), stride 2", bp.MaxPool2d(2), distinct, None, None
+    yield "MaxPool2d(3, stride=2), overlapping", bp.MaxPool2d(3, stride=2), distinct, None, None
+    yield "Flatten", bp.Flatten(), images, None, None
     logits = rng.standard_normal((4, 5))
     yield "SoftmaxCrossEntropy, labels", bp.SoftmaxCrossEntropy(), logits, labels, None
     soft_targets = rng.dirichlet(np.ones(5), size=4)
@@ -49,12 +62,17 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
         bp.Sigmoid(), bp.Linear(8, 5, dtype=f64, rng=rng),
     )
     yield "MLP + SoftmaxCrossEntropy", mlp, vectors, labels, bp.SoftmaxCrossEntropy()
+    cnn = bp.Sequential(
+        bp.Conv2d(3, 4, 3, padding=1, dtype=f64, rng=rng), bp.ReLU(), bp.MaxPool2d(2), bp.Flatten(),
+        bp.Linear(4 * 3 * 3, 5, dtype=f64, rng=rng),
+    )
+    yield "CNN + SoftmaxCrossEntropy", cnn, images[:, :, :6, :6], labels[:2], bp.SoftmaxCrossEntropy()
 
 
 def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     failed = 0
-    header = f"{'component':<36} {'quantity':<10} {'relative error':>14} {'absolute error':>14}  result"
+    header = f"{'component':<38} {'quantity':<10} {'relative error':>14} {'absolute error':>14}  result"
     print(header)
     print("-" * len(header))
     for label, component, x, targets, loss in cases(rng):
@@ -66,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         for name, relative in result.relative_errors.items():
             verdict = "FAIL" if name in failures else "ok"
             absolute = result.absolute_errors[name]
-            print(f"{label:<36} {name:<10} {relative:>14.2e} {absolute:>14.2e}  {verdict}")
+            print(f"{label:<38} {name:<10} {relative:>14.2e} {absolute:>14.2e}  {verdict}")
             label = ""
     print("-" * len(header))
     if failed:

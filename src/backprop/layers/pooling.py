@@ -1,0 +1,118 @@
+"""2D max pooling: each output pixel is the largest input in its window; the gradient goes there.
+
+Notation as in ``conv.py``: ``h_K x w_K`` the window, ``s_Y, s_X`` the strides (by default the
+window size), no padding, and the output size (floor, as PyTorch)::
+
+    h_O = floor((h_I - h_K) / s_Y) + 1        w_O = floor((w_I - w_K) / s_X) + 1
+
+Rows and columns that no window reaches (``h_I - h_K`` not a multiple of ``s_Y``) are dropped
+by the forward and get zero gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Layer
+from .conv import Pair, _as_config, _describe, _offset_view, _output_size, _pair
+
+
+def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``y`` and ``argmax``: ``y[b,c,i,j] = max_{i',j'} x[b,c, s_Y i + i', s_X j + j']``.
+
+    ``argmax[b,c,i,j] = i' w_K + j'`` is the offset of the window's first maximum in row-major
+    order (what ``np.argmax`` of the flattened window gives), so ties send the gradient to
+    exactly one input. x ``(n, c, h_I, w_I)``, y and argmax ``(n, c, h_O, w_O)``.
+    """
+    kh, kw = kernel
+    out_hw = _output_size(x.shape[2:], kernel, stride, (0, 0))
+    # A running maximum over the h_K w_K offsets: each step is a few whole-array ufuncs on a
+    # strided view. (A reshape to (..., h_O, h_K, w_O, w_K) + max over two axes, or an argmax
+    # of copied windows, is several times slower in NumPy.)
+    y = _offset_view(x, 0, 0, stride, out_hw).copy()
+    argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw - 1))
+    better = np.empty(y.shape, bool)
+    step = np.empty_like(argmax)
+    for offset in range(1, kh * kw):
+        view = _offset_view(x, *divmod(offset, kw), stride, out_hw)
+        np.greater(view, y, out=better)  # strict: an equal later value keeps the first max
+        np.maximum(y, view, out=y)
+        # Offsets come in increasing order, so "argmax = offset where better" is a maximum.
+        np.multiply(better, argmax.dtype.type(offset), out=step)
+        np.maximum(argmax, step, out=argmax)
+    return y, argmax
+
+
+def maxpool2d_backward(
+    gy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair
+) -> np.ndarray:
+    """Return ``gx``: each ``dL/dy[b,c,i,j]`` added onto the input its window's max came from.
+
+    ``dy[b,c,i,j]/dx[b,c,u,v]`` is 1 when ``(u, v) = (s_Y i + i', s_X j + j')`` with
+    ``i' w_K + j' = argmax[b,c,i,j]`` and 0 otherwise, so the chain rule gives::
+
+        dL/dx[b,c,u,v] = sum_{i,j} dL/dy[b,c,i,j] [s_Y i + i' = u and s_X j + j' = v]
+
+    with ``(i', j')`` the stored argmax of window ``(i, j)``. Windows that do not overlap
+    (stride >= kernel) write each offset's slab once; overlapping ones (e.g. kernel 3,
+    stride 2) can share a maximum, so there the slabs are added.
+    """
+    kh, kw = kernel
+    (sy, sx), out_hw = stride, gy.shape[2:]
+    overlap = sy < kh or sx < kw
+    covered = (sy, sx) == (kh, kw) and (out_hw[0] * kh, out_hw[1] * kw) == x_shape[2:]
+    # Every input pixel gets written exactly once only when the windows tile the input.
+    gx = np.empty(x_shape, gy.dtype) if covered else np.zeros(x_shape, gy.dtype)
+    for offset in range(kh * kw):
+        view = _offset_view(gx, *divmod(offset, kw), stride, out_hw)
+        if overlap:
+            view += gy * (argmax == offset)
+        else:
+            np.multiply(gy, argmax == offset, out=view)
+    return gx
+
+
+class MaxPool2d(Layer):
+    """2D max pooling over ``(N, C, H, W)`` images, no padding, floor output size as PyTorch.
+
+    Forward:  ``y[b,c,i,j] = max_{0 <= i' < h_K, 0 <= j' < w_K} x[b,c, s_Y i + i', s_X j + j']``
+    Backward: ``dL/dx[b,c,u,v] = sum of dL/dy[b,c,i,j]`` over the windows ``(i, j)`` whose
+    maximum is ``x[b,c,u,v]``; 0 for inputs that are no window's maximum.
+
+    Output size ``h_O = (h_I - h_K) // s_Y + 1`` (likewise ``w_O``). On ties the gradient goes to
+    one input only, the window's first maximum in row-major order (as ``np.argmax``). Forward
+    keeps that position per window. ``kernel_size`` and ``stride`` (default: ``kernel_size``)
+    are positive ints or ``(h, w)`` pairs. No parameters: float32 and float64 inputs both work.
+    """
+
+    def __init__(
+        self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
+    ) -> None:
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2d")
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d")
+        self._argmax: np.ndarray | None = None
+        self._x_shape: tuple[int, ...] = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x, 4, "(N, C, H, W)")
+        (kh, kw), (h, w) = self.kernel_size, x.shape[2:]
+        if h < kh or w < kw:
+            raise ValueError(f"{self}: input of size {h}x{w} is smaller than the window {kh}x{kw}")
+        y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
+        self._x_shape = x.shape
+        return y
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        argmax = self._argmax
+        self._check_grad(gy, None if argmax is None else argmax.shape)
+        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride)
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": _as_config(self.kernel_size), "stride": _as_config(self.stride)}
+
+    def __str__(self) -> str:
+        kh, kw = self.kernel_size
+        return f"MaxPool2d(kernel {kh}x{kw}, stride {_describe(self.stride)})"
