@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import gradcheck
+from . import evaluate, gradcheck, predict, report, train
 from .errors import UserError
 
-COMMANDS = (gradcheck,)
+COMMANDS = (train, evaluate, predict, report, gradcheck)
 
 
 class _Parser(argparse.ArgumentParser):

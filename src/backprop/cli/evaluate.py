@@ -1,0 +1,63 @@
+"""``backprop evaluate RUN_OR_MODEL``: loss and accuracy of a trained model on a data set."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import backprop as bp
+
+from . import data
+from .errors import UserError
+from .runs import load_run
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="loss and accuracy of a trained model on a data set",
+        description="Evaluate a trained model. On the data set it was trained on, the held-out "
+        "test split is used (the same split train made); on any other data set, every sample.",
+    )
+    parser.add_argument("model", metavar="RUN_OR_MODEL", help="a run folder or a .safetensors file")
+    parser.add_argument("--dataset", help=f"{data.DATASET_HELP} (default: the one it was trained on)")
+    parser.add_argument("--data-dir", help="directory of the MNIST files")
+    parser.add_argument("--target", help="csv: the target column (default: the one it was trained with)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model, record = load_run(args.model)
+    hyper = record["hyperparameters"]
+    same = args.dataset in (None, record["dataset"])
+    spec = record["dataset"] if same else args.dataset
+    dataset = data.load(
+        spec,
+        data_dir=args.data_dir,
+        seed=hyper["seed"],
+        test_fraction=hyper["test_fraction"] if same else 0.0,
+        val_fraction=hyper["val_fraction"] if same else 0.0,
+        dtype=np.dtype(hyper["dtype"]),
+        target=args.target or record.get("target"),
+        task=record["task"],
+        preprocessing=record["preprocessing"],
+    )
+    x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
+    check_shape(record, dataset.input_shape, spec)
+    loss = bp.SoftmaxCrossEntropy() if record["task"] == "classification" else bp.MSELoss()
+    result = bp.evaluate(model, loss, x, y)
+    part = "test split" if same else "all samples"
+    print(
+        "  ".join(f"{key} {value:.4f}" for key, value in result.items())
+        + f"  ({len(x)} samples, {spec} {part})"
+    )
+    return 0
+
+
+def check_shape(record: dict, shape: tuple[int, ...], source: str) -> None:
+    expected = tuple(record["input_shape"])
+    if tuple(shape) != expected:
+        raise UserError(
+            f"the model expects samples of shape {expected}, {source} has samples of shape {tuple(shape)}"
+        )

@@ -1,0 +1,90 @@
+"""``backprop report RUN``: the figures of a run, made again from its model and data.
+
+``train`` calls ``write_plots`` itself; ``report`` rebuilds the same data split from the
+model file's record (data set, seed, fractions, preprocessing) to make them later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import backprop as bp
+
+from . import data
+from .errors import UserError
+from .runs import load_run
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="draw a run's figures: curves, confusion matrix, first-layer weights, mistakes",
+        description="Write curves.png, confusion.png, weights.png and misclassified.png into a run folder.",
+    )
+    parser.add_argument("run_folder", metavar="RUN", help="a run folder written by backprop train")
+    parser.add_argument("--data-dir", help="directory of the MNIST files, if the run used them")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.run_folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    model, record = load_run(folder)
+    metrics_path = folder / "metrics.json"
+    try:
+        history = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", {})
+    except (OSError, ValueError) as error:
+        raise UserError(f"{metrics_path}: cannot read the run's metrics ({error})") from error
+    dataset = dataset_of(record, args.data_dir)
+    for path in write_plots(folder, model, history, dataset):
+        print(path)
+    return 0
+
+
+def dataset_of(record: dict[str, Any], data_dir: str | None) -> data.Dataset:
+    """The run's data split again, preprocessed with the recorded preprocessing."""
+    hyper = record["hyperparameters"]
+    return data.load(
+        record["dataset"],
+        data_dir=data_dir,
+        seed=hyper["seed"],
+        test_fraction=hyper["test_fraction"],
+        val_fraction=hyper["val_fraction"],
+        dtype=np.dtype(hyper["dtype"]),
+        target=record.get("target"),
+        task=record["task"],
+        preprocessing=record["preprocessing"],
+    )
+
+
+def write_plots(folder: Path, model: bp.Layer, history: dict[str, Any], dataset: data.Dataset) -> list[Path]:
+    """Draw every figure that fits the run; return the paths written."""
+    from .. import plots
+
+    written = [plots.plot_history(history, folder / "curves.png")]
+    first = next(iter(model.params.values()), None)
+    if first is not None and first.ndim in (2, 4):
+        shape = dataset.input_shape[-2:] if len(dataset.input_shape) == 3 else None
+        if first.ndim == 4 or shape is not None or int(np.sqrt(first.shape[1])) ** 2 == first.shape[1]:
+            written.append(plots.plot_first_layer_weights(first, folder / "weights.png", image_shape=shape))
+    if dataset.task == "classification":
+        probabilities = bp.predict(model, dataset.x_test)
+        predictions = probabilities.argmax(axis=1)
+        written.append(plots.plot_confusion_matrix(dataset.y_test, predictions, folder / "confusion.png"))
+        if len(dataset.input_shape) == 3:
+            written.append(
+                plots.plot_misclassified(
+                    dataset.x_test,
+                    dataset.y_test,
+                    predictions,
+                    folder / "misclassified.png",
+                    probabilities=probabilities,
+                )
+            )
+    return written

@@ -1,0 +1,307 @@
+"""``backprop train``: train one of the seeds' networks and write a run folder.
+
+With no options it is the README's main job: the seeds' digit network
+``softmax(W2 ReLU(W1 ReLU(W0 x)))`` on the embedded 8x8 digits. The run folder holds
+``model.safetensors`` (weights, architecture and everything ``evaluate``/``predict`` need),
+``metrics.json`` and the plots of ``backprop report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import backprop as bp
+
+from .. import architectures
+from . import data
+from .errors import UserError
+from .report import write_plots
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a network and write a run folder (model, metrics, plots)",
+        description="Train one of the seeds' networks. With no options: the digit network "
+        "softmax(W2 ReLU(W1 ReLU(W0 x))) on the embedded 8x8 digits.",
+    )
+    parser.add_argument("--dataset", default="digits", help=data.DATASET_HELP)
+    parser.add_argument(
+        "--data-dir", help="directory of the MNIST files (default data/mnist or $BACKPROP_MNIST)"
+    )
+    parser.add_argument("--target", help="csv: the target column, a name or an index (default: the last)")
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="csv: what the target is (default: classes if it holds small whole numbers)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=architectures.ARCHITECTURES,
+        default="mlp",
+        help="predefined architecture (default mlp)",
+    )
+    parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
+    parser.add_argument(
+        "--activation",
+        choices=tuple(architectures.ACTIVATIONS),
+        help="hidden activation of the mlp (default relu)",
+    )
+    parser.add_argument("--epochs", type=_positive_int, default=40, help="passes over the data (default 40)")
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=32,
+        help="samples per step, or 'full' for full-batch gradient descent (default 32)",
+    )
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="default sgd")
+    parser.add_argument(
+        "--lr", type=_positive_float, help="learning rate (default 0.1 for sgd, 0.001 for adam)"
+    )
+    parser.add_argument("--momentum", type=_fraction, default=0.9, help="sgd momentum (default 0.9)")
+    parser.add_argument(
+        "--weight-decay", type=_non_negative_float, default=5e-4, help="L2 penalty (default 5e-4)"
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=("cosine", "step", "none"),
+        default="cosine",
+        help="learning-rate schedule per epoch: cosine annealing to 0, step (x0.1 every third of the "
+        "epochs) or none (default cosine)",
+    )
+    parser.add_argument(
+        "--patience", type=_positive_int, help="stop after this many epochs without a better validation loss"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seeds the split, the weights and the shuffling")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
+    parser.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for test (0.2)")
+    parser.add_argument(
+        "--val-fraction", type=_fraction, default=0.1, help="share held out for validation (0.1)"
+    )
+    parser.add_argument("--out", help="run folder (default runs/<timestamp>)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--quiet", action="store_true", help="print only the final result")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _run_folder(args.out)
+    dtype = np.dtype(args.dtype)
+    dataset = data.load(
+        args.dataset,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        test_fraction=args.test_fraction,
+        val_fraction=args.val_fraction,
+        dtype=dtype,
+        target=args.target,
+        task=args.task,
+    )
+    if args.model == "cnn" and len(dataset.input_shape) != 3:
+        raise UserError(
+            f"--model cnn needs images; {args.dataset} has samples of shape {dataset.input_shape}"
+        )
+    try:
+        model = architectures.build(
+            args.model, dataset.input_shape, dataset.outputs, args.hidden, args.activation, dtype, args.seed
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    loss = bp.SoftmaxCrossEntropy() if dataset.task == "classification" else bp.MSELoss()
+    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
+    if args.optimizer == "sgd":
+        optimizer = bp.SGD(model, lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    else:
+        optimizer = bp.Adam(model, lr, weight_decay=args.weight_decay)
+    callbacks = []
+    if args.schedule != "none":
+        schedule = (
+            bp.CosineLR(optimizer, args.epochs)
+            if args.schedule == "cosine"
+            else bp.StepLR(optimizer, max(1, args.epochs // 3))
+        )
+        callbacks.append(lambda epoch, logs: schedule.step() and None)
+
+    say = (lambda text: None) if args.quiet else print
+    say(
+        f"data: {dataset.note}; {len(dataset.x_train)} train, {len(dataset.x_val)} validation, "
+        f"{len(dataset.x_test)} test"
+    )
+    say(f"model: {model}")
+    validation = (dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    try:
+        history = bp.fit(
+            model,
+            loss,
+            optimizer,
+            dataset.x_train,
+            dataset.y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=validation,
+            seed=args.seed,
+            progress=not args.quiet,
+            patience=args.patience,
+            callbacks=callbacks,
+        )
+    except bp.DivergenceError as error:
+        raise UserError(str(error)) from error
+    test = bp.evaluate(model, loss, dataset.x_test, dataset.y_test)
+    if history.stop_reason:
+        say(history.stop_reason)
+
+    hyper = {
+        key: getattr(args, key)
+        for key in (
+            "model",
+            "hidden",
+            "activation",
+            "epochs",
+            "batch_size",
+            "optimizer",
+            "momentum",
+            "weight_decay",
+            "schedule",
+            "patience",
+            "seed",
+            "dtype",
+            "test_fraction",
+            "val_fraction",
+        )
+    }
+    hyper["lr"] = lr
+    hyper["hidden"] = list(args.hidden) if args.hidden else None
+    metadata = {
+        "dataset": args.dataset,
+        "target": args.target,
+        "task": dataset.task,
+        "input_shape": list(dataset.input_shape),
+        "outputs": dataset.outputs,
+        "preprocessing": dataset.preprocessing,
+        "loss": type(loss).__name__,
+        "hyperparameters": hyper,
+    }
+    bp.save(model, out / "model.safetensors", metadata=metadata)
+    metrics = {f"test_{key}": value for key, value in test.items()} | {
+        "history": {key: values for key, values in history.items() if values},
+        "epochs_run": history.epochs_run,
+        "best_epoch": history.best_epoch,
+        "stop_reason": history.stop_reason,
+        "wall_time_seconds": round(history.seconds, 3),
+        "samples": {
+            "train": len(dataset.x_train),
+            "validation": len(dataset.x_val),
+            "test": len(dataset.x_test),
+        },
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "hyperparameters": hyper,
+        "machine": {"python": platform.python_version(), "numpy": np.__version__, "backprop": bp.__version__},
+    }
+    write_json(out / "metrics.json", metrics)
+    if not args.no_plots:
+        write_plots(out, model, history, dataset)
+    result = "  ".join(f"test {key} {value:.4f}" for key, value in test.items())
+    print(f"{result}  ({history.seconds:.1f}s)  -> {out}")
+    return 0
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    """Write JSON atomically: a temporary file beside ``path``, then a rename."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(content, file, indent=2)
+            file.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _run_folder(requested: str | None) -> Path:
+    if requested is None:
+        base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        folder, suffix = base, 1
+        while folder.exists():
+            suffix += 1
+            folder = base.with_name(f"{base.name}-{suffix}")
+    else:
+        folder = Path(requested)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {folder}: cannot create the run folder ({error.strerror})") from error
+    return folder
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _batch_size(text: str) -> int | None:
+    return None if text == "full" else _positive_int(text)
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive sizes like 256,128, got {text!r}"
+        )
+    return sizes
+
+
+if __name__ == "__main__":
+    sys.exit("run as: backprop train")
