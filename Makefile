@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/backprop gradcheck
+	$(BIN)/backprop train
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -1,17 +1,181 @@
-"""The command line, run as a user runs it: a real subprocess."""
+"""The command line, run as a user runs it: a real subprocess each time."""
 
+from __future__ import annotations
+
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import backprop as bp
+
+MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
-def backprop(*args):
-    return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True, text=True, timeout=300)
+def backprop(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def ok(*args, cwd=None):
+    result = backprop(*args, cwd=cwd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def user_error(*args):
+    """A user mistake: exit status 2 and exactly one line on stderr, no traceback."""
+    result = backprop(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """The README's main job: `backprop train` with no options but the run folder."""
+    out = tmp_path_factory.mktemp("runs") / "default"
+    stdout = ok("train", "--out", out)
+    return out, stdout
+
+
+def test_default_train_reaches_97_percent_and_writes_the_run_folder(digits_run):
+    out, stdout = digits_run
+    assert "epoch 40/40" in stdout and "test accuracy" in stdout
+    for name in ("model.safetensors", "metrics.json", "curves.png", "confusion.png", "weights.png",
+                 "misclassified.png"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.97
+    assert metrics["test_loss"] < 0.2
+    assert len(metrics["history"]["loss"]) == 40 == len(metrics["history"]["val_accuracy"])
+    assert metrics["seed"] == 0 and metrics["hyperparameters"]["lr"] == 0.1
+    assert metrics["wall_time_seconds"] > 0 and metrics["samples"] == {"train": 1258, "validation": 180, "test": 359}
+    model = bp.load(out / "model.safetensors")
+    assert [type(layer).__name__ for layer in model] == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+
+
+def test_same_seed_gives_bit_identical_weights(digits_run, tmp_path):
+    out, _ = digits_run
+    ok("train", "--out", tmp_path, "--quiet", "--no-plots")
+    first, second = bp.load(out / "model.safetensors"), bp.load(tmp_path / "model.safetensors")
+    for name, value in first.params.items():
+        np.testing.assert_array_equal(value, second.params[name])
+
+
+def test_evaluate_reproduces_the_test_split(digits_run):
+    out, _ = digits_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    stdout = ok("evaluate", out)
+    assert f"accuracy {metrics['test_accuracy']:.4f}" in stdout and "359 samples" in stdout
+
+
+def test_predict_png_and_npy(digits_run, tmp_path):
+    from PIL import Image
+
+    out, _ = digits_run
+    images, labels = bp.datasets.load_digits()
+    # A dark digit on a light background, 10x larger: predict must invert and shrink it.
+    index = int(np.flatnonzero(labels == 3)[0])
+    picture = (255 - images[index, 0] * 255).astype(np.uint8)
+    Image.fromarray(picture).resize((80, 80), Image.Resampling.NEAREST).save(tmp_path / "three.png")
+    np.save(tmp_path / "batch.npy", images[:4, 0])
+    stdout = ok("predict", out, tmp_path / "three.png", tmp_path / "batch.npy", "--top", "2")
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'three.png'}: 3 (")
+    assert len(lines) == 5 and lines[1].startswith(f"{tmp_path / 'batch.npy'}[0]: {labels[0]} (")
+
+
+def test_report_redraws_the_figures(digits_run):
+    out, _ = digits_run
+    (out / "confusion.png").unlink()
+    stdout = ok("report", out)
+    assert "confusion.png" in stdout and (out / "confusion.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--model", "cnn", "--epochs", "2"],
+        ["--model", "sigmoid-mlp", "--epochs", "3", "--lr", "0.5", "--schedule", "none"],
+        ["--model", "softmax", "--epochs", "3", "--optimizer", "adam", "--lr", "0.01"],
+        ["--hidden", "32,16,8", "--activation", "tanh", "--epochs", "2", "--schedule", "step"],
+        ["--batch-size", "full", "--epochs", "60", "--dtype", "float64", "--lr", "0.5"],
+        ["--test-fraction", "0.5", "--val-fraction", "0", "--epochs", "2", "--weight-decay", "0"],
+        ["--patience", "2", "--epochs", "100", "--schedule", "none", "--seed", "3"],
+    ],
+)
+def test_train_options(options, tmp_path):
+    stdout = ok("train", "--out", tmp_path, "--no-plots", "--quiet", *options)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert f"test accuracy {metrics['test_accuracy']:.4f}" in stdout
+    assert metrics["test_accuracy"] > 0.5
+    model = bp.load(tmp_path / "model.safetensors")
+    hyper = metrics["hyperparameters"]
+    assert hyper["model"] == (options[1] if options[0] == "--model" else "mlp")
+    if "--dtype" in options:
+        assert model.params["1.weight"].dtype == np.float64
+    if "--patience" in options:
+        assert metrics["epochs_run"] < 100 and metrics["stop_reason"].startswith("early stopping")
+    if "cnn" in options:
+        assert any(isinstance(layer, bp.Conv2d) for layer in model)
+
+
+def test_csv_classification_and_regression(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    classes = (x[:, 0] + x[:, 1] > 0).astype(int)
+    values = 2 * x[:, 0] - x[:, 2] + 0.5
+    header = "a,b,c,label,value"
+    np.savetxt(tmp_path / "table.csv", np.column_stack([x, classes, values]), delimiter=",", header=header,
+               comments="", fmt="%.6f")
+    ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--target", "label", "--out", tmp_path / "c",
+       "--epochs", "20", "--quiet")
+    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.9
+    ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--out", tmp_path / "r", "--epochs", "30",
+       "--quiet", "--lr", "0.01", "--hidden", "16")
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert "test_accuracy" not in metrics and metrics["test_loss"] < 0.1
+    np.save(tmp_path / "row.npy", np.array([1.0, 0.0, 0.0, 1.0]))  # a, b, c, label (the features)
+    stdout = ok("predict", tmp_path / "r", tmp_path / "row.npy")
+    assert abs(float(stdout.split(": ")[1]) - 2.5) < 0.5
+
+
+def test_idx_and_mnist_layout_from_small_files(tmp_path):
+    """Self-contained: small IDX files written here, read as idx:IMAGES,LABELS and as MNIST."""
+    images, labels = bp.datasets.load_digits()
+    pixels = np.zeros((len(images), 28, 28), np.uint8)
+    pixels[:, 6:22, 6:22] = np.kron(images[:, 0], np.ones((2, 2))) * 255
+    bp.datasets.save_idx(tmp_path / "t10k-images-idx3-ubyte.gz", pixels)
+    bp.datasets.save_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+    stdout = ok("train", "--dataset", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "m", "--epochs", "5",
+                "--no-plots")
+    assert "MNIST test set only" in stdout
+    spec = f"idx:{tmp_path / 't10k-images-idx3-ubyte.gz'},{tmp_path / 't10k-labels-idx1-ubyte.gz'}"
+    ok("train", "--dataset", spec, "--out", tmp_path / "i", "--epochs", "5", "--quiet", "--no-plots")
+    for run in ("m", "i"):
+        assert json.loads((tmp_path / run / "metrics.json").read_text())["test_accuracy"] > 0.9
+    stdout = ok("evaluate", tmp_path / "m", "--dataset", spec)
+    assert f"({len(images)} samples" in stdout
+
+
+@pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(), reason="../shared/data/mnist is absent")
+def test_mlp_on_real_mnist_8000_train_2000_test(tmp_path):
+    ok("train", "--dataset", "mnist", "--data-dir", MNIST, "--val-fraction", "0", "--epochs", "10",
+       "--out", tmp_path, "--quiet", "--no-plots")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["samples"] == {"train": 8000, "validation": 0, "test": 2000}
+    assert metrics["test_accuracy"] >= 0.95
 
 
 def test_gradcheck_command_checks_every_component():
-    result = backprop("gradcheck")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    out = ok("gradcheck")
     for component in ("Linear", "Conv2d", "MaxPool2d", "ReLU", "Sigmoid", "Tanh", "Softmax", "Dropout",
                       "SoftmaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MSELoss", "Flatten"):
         assert component in out
@@ -19,8 +183,26 @@ def test_gradcheck_command_checks_every_component():
     assert "every analytic gradient matches finite differences" in out
 
 
-def test_user_mistake_is_one_line_and_exit_2():
-    result = backprop("no-such-command")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:")
-    assert "Traceback" not in result.stderr
+def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
+    out, _ = digits_run
+    assert "invalid choice" in user_error("no-such-command")
+    assert "invalid choice: 'resnet'" in user_error("train", "--model", "resnet")
+    assert "expected a positive integer, got '0'" in user_error("train", "--epochs", "0")
+    assert "expected a number in [0, 1), got '1.5'" in user_error("train", "--test-fraction", "1.5")
+    assert "unknown --dataset 'imagenet'" in user_error("train", "--dataset", "imagenet")
+    assert "no such file" in user_error("train", "--dataset", f"csv:{tmp_path / 'missing.csv'}").lower()
+    assert "--data-dir" in user_error("train", "--dataset", "mnist", "--data-dir", tmp_path / "nowhere")
+    assert "no such model file" in user_error("evaluate", tmp_path / "nothing")
+    assert "no such file" in user_error("predict", out, tmp_path / "missing.png")
+    (tmp_path / "notes.txt").write_text("hello")
+    assert "unknown file type '.txt'" in user_error("predict", out, tmp_path / "notes.txt")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a model")
+    assert "bad.safetensors" in user_error("evaluate", tmp_path / "bad.safetensors")
+    np.save(tmp_path / "wrong.npy", np.zeros((5, 5)))
+    assert "expected an array of shape (1, 8, 8)" in user_error("predict", out, tmp_path / "wrong.npy")
+    np.savetxt(tmp_path / "t.csv", np.ones((10, 3)), delimiter=",", header="a,b,c", comments="")
+    assert "--model cnn needs images" in user_error("train", "--dataset", f"csv:{tmp_path / 't.csv'}", "--model",
+                                                    "cnn", "--out", tmp_path / "x")
+    assert "the model expects samples of shape (1, 8, 8)" in user_error(
+        "evaluate", out, "--dataset", f"csv:{tmp_path / 't.csv'}"
+    )
