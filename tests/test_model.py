@@ -105,3 +105,32 @@ def test_repr_and_config():
             {"type": "ReLU", "config": {}},
         ]
     }
+
+
+def test_backward_params_sets_the_same_gradients_without_the_input_gradient():
+    rng = np.random.default_rng(5)
+    model = bp.Sequential(
+        bp.Flatten(), bp.Linear(12, 6, dtype=F64, rng=rng), bp.ReLU(), bp.Linear(6, 3, dtype=F64, rng=rng)
+    )
+    x, gy = rng.standard_normal((4, 3, 2, 2)), rng.standard_normal((4, 3))
+    model(x)
+    model.backward(gy)
+    expected = {name: g.copy() for name, g in model.grads.items()}
+    for g in model.grads.values():
+        g[...] = np.nan
+    assert model.backward_params(gy) is None
+    for name, g in model.grads.items():
+        np.testing.assert_array_equal(g, expected[name])
+
+
+def test_backward_params_of_conv_and_nested_models():
+    rng = np.random.default_rng(6)
+    inner = bp.Sequential(bp.Conv2d(2, 3, 3, padding=1, dtype=F64, rng=rng), bp.ReLU())
+    model = bp.Sequential(inner, bp.Flatten(), bp.Linear(3 * 4 * 4, 2, dtype=F64, rng=rng))
+    x, gy = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((2, 2))
+    model(x)
+    model.backward(gy)
+    expected = {name: g.copy() for name, g in model.grads.items()}
+    model.backward_params(gy)
+    for name, g in model.grads.items():
+        np.testing.assert_allclose(g, expected[name], rtol=1e-14)

@@ -38,6 +38,18 @@ class Sequential(Layer):
             gy = layer.backward(gy)
         return gy
 
+    def backward_params(self, gy: np.ndarray) -> None:
+        """Set every parameter gradient without computing ``dL/dx`` of the model's input.
+
+        Layers in front of the first layer with parameters need no backward at all, and that
+        layer needs only its parameter gradients: this is what training runs each step.
+        """
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        for layer in reversed(self.layers[first + 1 :]):
+            gy = layer.backward(gy)
+        if first < len(self.layers):
+            self.layers[first].backward_params(gy)
+
     @property
     def params(self) -> dict[str, np.ndarray]:
         return self._flatten("params")

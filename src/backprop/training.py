@@ -112,8 +112,9 @@ def fit(
     callbacks : ``callback(epoch, logs)`` after each epoch (``epoch`` 1-based, ``logs`` the
         epoch's metrics); returning ``True`` stops training.
 
-    If a loss becomes NaN or infinite, training stops at once: the weights of the last step
-    with a finite loss are put back and ``DivergenceError`` says at which step.
+    If a loss becomes NaN or infinite, training stops at once, before that step's update:
+    the weights stay those of the last step with a finite loss (or, if that step's update
+    overflowed, those the epoch started with) and ``DivergenceError`` says at which step.
     """
     _check_batch_size(batch_size, "fit")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -134,7 +135,7 @@ def fit(
     n = len(x)
     step_size = n if batch_size is None else min(int(batch_size), n)
     params = list(model.params.values())
-    last_finite = [p.copy() for p in params]
+    epoch_start = [p.copy() for p in params]
     best_state: dict[str, np.ndarray] | None = None
     best_value = math.inf
     waited = 0
@@ -145,6 +146,8 @@ def fit(
     try:
         for epoch in range(1, int(epochs) + 1):
             epoch_started = time.perf_counter()
+            for param, saved in zip(params, epoch_start):
+                np.copyto(saved, param)
             order = rng.permutation(n) if shuffle and step_size < n else None
             total_loss, correct = 0.0, 0
             bar.reset()
@@ -159,16 +162,8 @@ def fit(
                 outputs = model(xb)
                 value = loss(outputs, yb)
                 if not math.isfinite(value):
-                    for param, saved in zip(params, last_finite):
-                        np.copyto(param, saved)
-                    raise DivergenceError(
-                        f"fit: the loss became {value} at epoch {epoch}, step {step}; training stopped"
-                        " and the weights of the last step with a finite loss were kept."
-                        " Try a lower learning rate."
-                    )
-                for param, saved in zip(params, last_finite):
-                    np.copyto(saved, param)
-                model.backward(loss.backward())
+                    raise _diverged(value, epoch, step, params, epoch_start)
+                model.backward_params(loss.backward())
                 optimizer.step()
                 count = len(xb)
                 total_loss += value * count
@@ -208,6 +203,25 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _diverged(
+    value: float, epoch: int, step: int, params: list[np.ndarray], epoch_start: list[np.ndarray]
+) -> DivergenceError:
+    """Stop without the step whose loss is not finite; make sure the weights left are finite.
+
+    The weights in place come from the last update, whose loss was finite. Only if that update
+    itself overflowed are they replaced by the weights the epoch started with (a copy per epoch
+    costs nothing; a copy per step would cost a pass over every weight each step).
+    """
+    where = f"the loss became {value} at epoch {epoch}, step {step}"
+    if all(np.isfinite(param).all() for param in params):
+        kept = "the weights of the last step with a finite loss were kept"
+    else:
+        for param, saved in zip(params, epoch_start):
+            np.copyto(param, saved)
+        kept = f"the last update overflowed, so the weights from the start of epoch {epoch} were restored"
+    return DivergenceError(f"fit: {where}; training stopped and {kept}. Try a lower learning rate.")
 
 
 def _summary(epoch: int, epochs: int, logs: dict[str, float], seconds: float, n: int) -> str:

@@ -40,6 +40,15 @@ class Layer:
     def backward(self, gy: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def backward_params(self, gy: np.ndarray) -> None:
+        """Set the parameter gradients only, for a layer whose input gradient nobody needs.
+
+        The first layer of a model being trained is one: its ``dL/dx`` would be the gradient
+        with respect to the data. Linear and Conv2d skip that product (for Conv2d, the whole
+        col2im); other layers run their full backward.
+        """
+        self.backward(gy)
+
     def train(self, mode: bool = True) -> Layer:
         """Training mode (the default): Dropout drops. Returns the layer itself."""
         for layer in self.modules():
@@ -100,6 +109,14 @@ class Layer:
         """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)"."""
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{self}: expected a numpy.ndarray, got {type(x).__name__}")
+        expected = self._dtype()
+        if (
+            x.ndim == ndim
+            and x.dtype == expected
+            and x.shape[0] > 0
+            and x.shape[ndim - len(trailing) :] == trailing
+        ):
+            return x  # the common case, checked in one comparison per property
         shape_ok = x.ndim == ndim and all(
             want is None or got == want
             for want, got in zip(trailing, x.shape[ndim - len(trailing) :], strict=False)
@@ -108,7 +125,6 @@ class Layer:
             raise ValueError(f"{self}: expected input of shape {layout}, got {x.shape}")
         if x.shape[0] == 0:
             raise ValueError(f"{self}: expected a batch of at least one sample, got {x.shape}")
-        expected = self._dtype()
         if expected is None:
             if not np.issubdtype(x.dtype, np.floating):
                 raise TypeError(f"{self}: expected floating-point input, got {x.dtype}")

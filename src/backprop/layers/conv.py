@@ -99,6 +99,22 @@ def conv2d_forward(
     return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3), cols
 
 
+def conv2d_backward_params(
+    gy: np.ndarray, cols: np.ndarray, gW: np.ndarray, gb: np.ndarray | None
+) -> np.ndarray:
+    """Write ``gW = gY X^T`` and ``gb = gY 1`` in place; return ``gY`` as ``(c_O, n h_O w_O)``.
+
+    ``dL/dw[oc,ic,i',j'] = sum_{b,i,j} gy[b,oc,i,j] xp[b,ic, s_Y i + i', s_X j + j']`` is the
+    product with the forward's columns ``X``; ``dL/dbias[oc] = sum_{b,i,j} gy[b,oc,i,j]``.
+    """
+    c_out = gW.shape[0]
+    gy2 = gy.transpose(1, 0, 2, 3).reshape(c_out, -1)
+    np.matmul(gy2, cols.T, out=gW.reshape(c_out, -1))
+    if gb is not None:
+        np.sum(gy2, axis=1, out=gb)
+    return gy2
+
+
 def conv2d_backward(
     gy: np.ndarray,
     cols: np.ndarray,
@@ -125,10 +141,7 @@ def conv2d_backward(
     n, c_in, h, w = x_shape
     c_out, _, kh, kw = W.shape
     (ph, pw), (ho, wo) = padding, gy.shape[2:]
-    gy2 = gy.transpose(1, 0, 2, 3).reshape(c_out, n * ho * wo)
-    np.matmul(gy2, cols.T, out=gW.reshape(c_out, -1))
-    if gb is not None:
-        np.sum(gy2, axis=1, out=gb)
+    gy2 = conv2d_backward_params(gy, cols, gW, gb)
     gcols = (W.reshape(c_out, -1).T @ gy2).reshape(c_in, kh, kw, n, ho, wo)
     # Channel-first buffer so each offset's slab gcols[:, i', j'] adds without a transpose.
     gxp = np.zeros((c_in, n, h + 2 * ph, w + 2 * pw), gcols.dtype)
@@ -222,6 +235,10 @@ class Conv2d(Layer):
             self.grads["weight"],
             self.grads.get("bias"),
         )
+
+    def backward_params(self, gy: np.ndarray) -> None:
+        self._check_grad(gy, self._y_shape)
+        conv2d_backward_params(gy, self._cols, self.grads["weight"], self.grads.get("bias"))
 
     def config(self) -> dict[str, Any]:
         return {

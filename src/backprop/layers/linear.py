@@ -24,6 +24,17 @@ def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.nda
     return y
 
 
+def linear_backward_params(gy: np.ndarray, x: np.ndarray, gW: np.ndarray, gb: np.ndarray | None) -> None:
+    """Write ``gW = gy^T x`` and ``gb = sum_n gy`` in place.
+
+    From ``y_ni = sum_j W_ij x_nj + b_i``: ``dy_ni/dW_ij = x_nj`` and ``dy_ni/db_i = 1``; the
+    chain rule sums over the batch, which the matrix product and the sum do.
+    """
+    np.matmul(gy.T, x, out=gW)
+    if gb is not None:
+        np.sum(gy, axis=0, out=gb)
+
+
 def linear_backward(
     gy: np.ndarray,
     x: np.ndarray,
@@ -31,14 +42,11 @@ def linear_backward(
     gW: np.ndarray,
     gb: np.ndarray | None,
 ) -> np.ndarray:
-    """Write ``gW = gy^T x`` and ``gb = sum_n gy`` in place; return ``gx = gy W``.
+    """Write ``gW`` and ``gb`` (``linear_backward_params``); return ``gx = gy W``.
 
-    From ``y_ni = sum_j W_ij x_nj + b_i``: ``dy_ni/dW_ij = x_nj``, ``dy_ni/dx_nj = W_ij``, so
-    the chain rule summed over the batch gives the three matrix products above.
+    ``dy_ni/dx_nj = W_ij``, so ``dL/dx_nj = sum_i dL/dy_ni W_ij``.
     """
-    np.matmul(gy.T, x, out=gW)
-    if gb is not None:
-        np.sum(gy, axis=0, out=gb)
+    linear_backward_params(gy, x, gW, gb)
     return gy @ W
 
 
@@ -92,6 +100,11 @@ class Linear(Layer):
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
         return linear_backward(gy, x, self.weight, self.grads["weight"], self.grads.get("bias"))
+
+    def backward_params(self, gy: np.ndarray) -> None:
+        x = self._x
+        self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
+        linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
 
     def config(self) -> dict[str, Any]:
         return {
