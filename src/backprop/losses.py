@@ -89,13 +89,6 @@ class Loss:
         return 1.0 / count if self.reduction == "mean" else 1.0
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """``log p_j = z_j - m - log sum_k e^(z_k - m)`` over the last axis, ``m = max_k z_k``."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return shifted
-
-
 class SoftmaxCrossEntropy(Loss):
     """Softmax and cross-entropy fused, on logits ``z`` of shape ``(N, C)``.
 
@@ -110,18 +103,24 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         self._check_outputs(outputs, 2, "(N, C)")
         t = self._class_targets(outputs, targets)
-        log_p = log_softmax(outputs)
+        # One exp serves both the loss and the gradient: with s = z - max_k z_k and
+        # S = sum_k e^(s_k), log p_j = s_j - log S and p_j = e^(s_j) / S.
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
         scale = self._scale(outputs.shape[0])
-        grad = np.exp(log_p)
+        log_total = float(np.log(total).sum())
         if t.ndim == 1:
             rows = np.arange(outputs.shape[0])
-            value = -float(np.sum(log_p[rows, t])) * scale
-            grad[rows, t] -= 1
+            value = (log_total - float(shifted[rows, t].sum())) * scale
+            p[rows, t] -= 1
         else:
-            value = -float(np.sum(t * log_p)) * scale
-            grad -= t
-        grad *= outputs.dtype.type(scale)
-        self._grad = grad
+            # sum_j t_j = 1 per row, so -sum_j t_j log p_j = log S - sum_j t_j s_j
+            value = (log_total - float(np.sum(t * shifted))) * scale
+            p -= t
+        p *= outputs.dtype.type(scale)
+        self._grad = p
         return value
 
 
