@@ -44,7 +44,7 @@ class Loss:
     def _check_outputs(self, outputs: np.ndarray, ndim: int | None, layout: str) -> np.ndarray:
         if not isinstance(outputs, np.ndarray):
             raise TypeError(f"{self}: expected outputs as a numpy.ndarray, got {type(outputs).__name__}")
-        if not np.issubdtype(outputs.dtype, np.floating):
+        if outputs.dtype.kind != "f":
             raise TypeError(f"{self}: expected floating-point outputs, got {outputs.dtype}")
         if (ndim is not None and outputs.ndim != ndim) or outputs.ndim == 0 or outputs.shape[0] == 0:
             raise ValueError(f"{self}: expected outputs of shape {layout}, got {outputs.shape}")
@@ -54,7 +54,7 @@ class Loss:
         """Checked targets for ``(N, C)`` outputs: int labels ``(N,)`` or probabilities ``(N, C)``."""
         targets = np.asarray(targets)
         n, classes = outputs.shape
-        if np.issubdtype(targets.dtype, np.integer):
+        if targets.dtype.kind in "iu":
             if targets.shape != (n,):
                 raise ValueError(
                     f"{self}: expected integer labels of shape ({n},) for outputs {outputs.shape},"
@@ -64,7 +64,7 @@ class Loss:
                 bad = targets[(targets < 0) | (targets >= classes)][0]
                 raise ValueError(f"{self}: labels must lie in [0, {classes}), got {bad}")
             return targets
-        if not np.issubdtype(targets.dtype, np.floating):
+        if targets.dtype.kind != "f":
             raise TypeError(f"{self}: expected integer labels or float probabilities, got {targets.dtype}")
         if targets.shape != outputs.shape:
             raise ValueError(

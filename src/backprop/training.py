@@ -150,8 +150,9 @@ def fit(
                 np.copyto(saved, param)
             order = rng.permutation(n) if shuffle and step_size < n else None
             total_loss, correct = 0.0, 0
-            bar.reset()
-            bar.set_description(f"epoch {epoch}/{epochs}")
+            if bar is not None:
+                bar.reset()
+                bar.set_description(f"epoch {epoch}/{epochs}")
             for start in range(0, n, step_size):
                 if order is None:
                     xb, yb = x[start : start + step_size], y[start : start + step_size]
@@ -169,8 +170,9 @@ def fit(
                 total_loss += value * count
                 if classifies:
                     correct += correct_count(outputs, yb, loss)
-                bar.update(count)
-                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+                if bar is not None:
+                    bar.update(count)
+                    bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             logs = {"loss": total_loss / n}
             if classifies:
                 logs["accuracy"] = correct / n
@@ -198,7 +200,8 @@ def fit(
                 history.stop_reason = f"stopped by a callback after epoch {epoch}"
                 break
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         history.seconds = time.perf_counter() - started
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -229,18 +232,10 @@ def _summary(epoch: int, epochs: int, logs: dict[str, float], seconds: float, n:
     return f"epoch {epoch}/{epochs}  {metrics}  {seconds:.2f}s  {n / max(seconds, 1e-9):,.0f} samples/s"
 
 
-class _NoBar:
-    def reset(self) -> None: ...
-    def set_description(self, text: str) -> None: ...
-    def update(self, count: int) -> None: ...
-    def set_postfix(self, **values: Any) -> None: ...
-    def close(self) -> None: ...
-
-
 def _progress_bar(total: int, progress: bool) -> Any:
     """A tqdm bar on a terminal; on a pipe or with ``progress=False``, nothing at all."""
     if not progress or not sys.stderr.isatty():
-        return _NoBar()
+        return None
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="sample", unit_scale=True, leave=False, dynamic_ncols=True)

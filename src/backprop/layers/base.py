@@ -109,24 +109,16 @@ class Layer:
         """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)"."""
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{self}: expected a numpy.ndarray, got {type(x).__name__}")
-        expected = self._dtype()
-        if (
-            x.ndim == ndim
-            and x.dtype == expected
-            and x.shape[0] > 0
-            and x.shape[ndim - len(trailing) :] == trailing
+        shape = x.shape
+        if len(shape) != ndim or not all(
+            want is None or got == want for want, got in zip(trailing, shape[ndim - len(trailing) :])
         ):
-            return x  # the common case, checked in one comparison per property
-        shape_ok = x.ndim == ndim and all(
-            want is None or got == want
-            for want, got in zip(trailing, x.shape[ndim - len(trailing) :], strict=False)
-        )
-        if not shape_ok:
-            raise ValueError(f"{self}: expected input of shape {layout}, got {x.shape}")
-        if x.shape[0] == 0:
-            raise ValueError(f"{self}: expected a batch of at least one sample, got {x.shape}")
+            raise ValueError(f"{self}: expected input of shape {layout}, got {shape}")
+        if shape[0] == 0:
+            raise ValueError(f"{self}: expected a batch of at least one sample, got {shape}")
+        expected = self._dtype()
         if expected is None:
-            if not np.issubdtype(x.dtype, np.floating):
+            if x.dtype.kind != "f":
                 raise TypeError(f"{self}: expected floating-point input, got {x.dtype}")
         elif x.dtype != expected:
             raise TypeError(
