@@ -10,6 +10,7 @@
 from . import datasets, init
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
 from .dtypes import get_default_dtype, set_default_dtype
+from .explain import explain
 from .io import load, save
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
@@ -52,6 +53,7 @@ __all__ = [
     "Tanh",
     "datasets",
     "evaluate",
+    "explain",
     "fit",
     "get_default_dtype",
     "gradcheck",
