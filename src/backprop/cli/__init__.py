@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import evaluate, gradcheck, predict, report, train
+from . import bench, evaluate, example, gradcheck, predict, report, train
 from .errors import UserError
 
-COMMANDS = (train, evaluate, predict, report, gradcheck)
+COMMANDS = (train, evaluate, predict, report, gradcheck, example, bench)
 
 
 class _Parser(argparse.ArgumentParser):

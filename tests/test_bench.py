@@ -1,0 +1,198 @@
+"""``backprop bench``: it runs, counts FLOPs right, writes its JSON, works without torch and jax.
+
+Nothing here compares a timing with a threshold: the figures depend on the machine and on
+whatever else it runs. torch and jax are never needed (CI has neither).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from backprop import bench
+
+ROWS = ("W1 mlp", "W2 cnn", "W3 sigmoid-mlp, s / epoch", "W3 sigmoid-mlp, us / step", "W4 infer")
+
+# A finder that refuses torch and jax, as on a machine where they are not installed.
+WITHOUT_TORCH_AND_JAX = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "jax", "jaxlib"):
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, Refuse())
+import importlib.util
+_find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name.split(".")[0] in ("torch", "jax") else _find_spec(name, *a)
+from backprop.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def backprop(*args, code=None):
+    command = [sys.executable, "-m", "backprop"] if code is None else [sys.executable, "-c", code]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    result = backprop(
+        "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,sweep",
+        "--json", folder / "results.json", "--plot", folder / "sweep.png",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout, folder
+
+
+def test_quick_run_prints_the_table_with_every_row(quick_run):
+    stdout, _ = quick_run
+    lines = stdout.splitlines()
+    assert lines[0].split()[:4] == ["workload", "ours", "PyTorch", "JAX"]
+    assert "ours/PyTorch" in lines[0] and "% peak" in lines[0] and "met?" in lines[0]
+    for row in ROWS:
+        line = next((line for line in lines if line.startswith(row)), None)
+        assert line is not None, f"no row {row!r} in\n{stdout}"
+        ours = line[len(row):].split()
+        assert any(ch.isdigit() for ch in " ".join(ours)), line
+    assert "GEMM peak:" in stdout and "GFLOP/s" in stdout
+    assert "OPENBLAS_CORETYPE" in stdout and "threads: ours" in stdout
+    assert "sweep, W1 training samples/s by batch size" in stdout
+
+
+def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
+    _, folder = quick_run
+    content = json.loads((folder / "results.json").read_text())
+    assert content["rounds"] == 1 and content["frameworks"] == ["ours"]
+    for workload in ("mlp", "cnn", "sigmoid-mlp", "infer"):
+        (seconds,) = content["seconds"][workload]["ours"]
+        assert seconds > 0
+    assert set(content["sweep"]["ours"]) == {str(b) for b in bench.QUICK.sweep_batches}
+    assert content["peak_gflops"] > 0 and content["gemm"][0]["by_size"]
+    env = content["environment"]
+    assert env["cpu"] and env["numpy"] and env["blas_threads"] >= 1
+    assert "OPENBLAS_CORETYPE" in env
+    assert [row["workload"] for row in content["summary"]] == [
+        "mlp", "cnn", "sigmoid-mlp", "sigmoid-mlp-step", "infer"
+    ]
+
+
+def test_quick_run_draws_the_sweep(quick_run):
+    _, folder = quick_run
+    assert (folder / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_flop_counts_match_hand_computed_numbers():
+    # W1: 784*256 + 256*128 + 128*10 = 200,704 + 32,768 + 1,280
+    assert bench.macs_per_sample("mlp") == 234_752
+    assert bench.flops_per_sample("mlp", training=False) == 469_504
+    assert bench.flops_per_sample("mlp") == 1_408_512
+    assert bench.macs_per_sample("infer") == bench.macs_per_sample("mlp")
+    # W3: 784*100 + 100*10
+    assert bench.macs_per_sample("sigmoid-mlp") == 79_400
+    # W2: conv1 28*28 outputs x 32 channels x (1*3*3); conv2 14*14 x 64 x (32*3*3);
+    # then 64*7*7 = 3,136 -> 128 -> 10.
+    assert bench.conv2d_macs(1, 32, (3, 3), (28, 28)) == 225_792
+    assert bench.conv2d_macs(32, 64, (3, 3), (14, 14)) == 3_612_672
+    assert bench.cnn_macs() == 225_792 + 3_612_672 + 401_408 + 1_280 == 4_241_152
+    assert bench.flops_per_sample("cnn") == 6 * 4_241_152
+    with pytest.raises(ValueError, match="unknown workload 'rnn'"):
+        bench.macs_per_sample("rnn")
+
+
+def _results(**seconds):
+    """Results with made-up timings (one round) and a 100 GFLOP/s peak."""
+    env = bench.environment()
+    env["OPENBLAS_CORETYPE"] = None
+    results = bench.Results(bench.FULL, 1, list(bench.WORKLOADS), list(bench.FRAMEWORKS), env)
+    results.status = {"ours": "ok", "torch": "ok", "jax": "ok"}
+    results.gemm = [{"gflops": 100.0, "by_size": {"2048": 100.0}}]
+    for key, value in seconds.items():
+        workload, framework = key.rsplit("_", 1)
+        results.seconds.setdefault(workload.replace("_", "-"), {})[framework] = [value]
+    return results
+
+
+def test_summary_ratios_shares_and_targets():
+    results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.8, infer_ours=0.01, infer_torch=0.02,
+                       cnn_ours=3.0, cnn_torch=4.0, cnn_jax=2.0, sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
+    rows = {row["workload"]: row for row in bench.summary(results)}
+    mlp = rows["mlp"]
+    assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1.25)
+    # 1,408,512 FLOPs x 60,000 samples in 1 s = 84.5 GFLOP/s of a 100 GFLOP/s peak
+    assert mlp["peak_share"]["ours"] == pytest.approx(0.8451072)
+    assert mlp["checks"] == {"PyTorch": True, "JAX": False, "peak": True}
+    assert rows["cnn"]["checks"] == {"faster of PyTorch, JAX": False}  # 3.0 s against JAX's 2.0 s
+    infer = rows["infer"]
+    assert infer["values"]["ours"] == pytest.approx(1_000_000)  # 10,000 samples in 0.01 s
+    assert infer["ratios"]["torch"] == pytest.approx(2.0) and infer["checks"] == {"PyTorch": True}
+    # W3 times 6,000 samples (600 steps) and scales them to the 60,000-sample epoch.
+    sigmoid = rows["sigmoid-mlp"]
+    assert sigmoid["values"]["ours"] == pytest.approx(5.0)
+    assert sigmoid["checks"] == {"PyTorch": False, "JAX": None}
+    assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 600 * 1e6)
+    lines = bench.format_report(results).splitlines()
+    assert next(line for line in lines if line.startswith("W1 mlp")).endswith("no (JAX)")
+    assert next(line for line in lines if line.startswith("W3 sigmoid-mlp, s")).endswith("no (PyTorch); JAX n/a")
+    assert next(line for line in lines if line.startswith("W4 infer")).endswith("yes")
+    assert not any("WARNING" in line for line in lines)
+    assert any("OPENBLAS_CORETYPE unset" in line for line in lines)
+
+
+def test_report_warns_when_openblas_coretype_is_set():
+    results = _results(mlp_ours=1.0)
+    results.environment["OPENBLAS_CORETYPE"] = "Haswell"
+    report = bench.format_report(results)
+    assert report.startswith("WARNING: OPENBLAS_CORETYPE=Haswell is set")
+    assert "env -u OPENBLAS_CORETYPE" in report
+
+
+def test_sweep_series_is_samples_per_second_with_gaps():
+    results = _results()
+    results.sweep = {"ours": {"1": [0.5, 1.0, 2.0], "1024": [1.0]}}
+    (series,) = bench.sweep_series(results).values()
+    assert series[0] == pytest.approx(bench.FULL.sweep_samples(1) / 1.0)
+    assert series[-1] == pytest.approx(60_000 / 1.0)
+    assert all(math.isnan(v) for v in series[1:-1])
+
+
+def test_memory_child_prints_one_json_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "backprop.bench", "--memory", "ours", "--samples", "512"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    memory = json.loads(result.stdout.strip().splitlines()[-1])
+    assert memory["data_mb"] == pytest.approx((512 * 784 * 4 + 512 * 8) / 1e6)
+    assert memory["peak_mb"] >= memory["rss_with_data_mb"] > 0
+    assert memory["over_data_mb"] == pytest.approx(memory["peak_mb"] - memory["rss_with_data_mb"])
+
+
+def test_without_torch_and_jax_their_columns_say_not_installed():
+    result = backprop("bench", "--quick", "--workloads", "infer", code=WITHOUT_TORCH_AND_JAX)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("W4 infer"))
+    assert row.count("not installed") == 2
+    assert "PyTorch not installed, JAX not installed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workloads", "mlp,rnn"], "unknown workload 'rnn'"),
+        (["--frameworks", "tensorflow"], "unknown framework 'tensorflow'"),
+        (["--rounds", "0"], "expected a positive integer"),
+        (["--plot", "sweep.svg"], "must end in .png"),
+        (["--workloads", "mlp", "--plot", "sweep.png"], "add sweep to --workloads"),
+        (["--json", "no/such/dir/results.json"], "no such directory"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(args, message):
+    result = backprop("bench", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
