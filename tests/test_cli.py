@@ -46,14 +46,14 @@ def digits_run(tmp_path_factory):
 
 def test_default_train_reaches_97_percent_and_writes_the_run_folder(digits_run):
     out, stdout = digits_run
-    assert "epoch 40/40" in stdout and "test accuracy" in stdout
+    assert "epoch 60/60" in stdout and "test accuracy" in stdout
     for name in ("model.safetensors", "metrics.json", "curves.png", "confusion.png", "weights.png",
                  "misclassified.png"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.97
     assert metrics["test_loss"] < 0.2
-    assert len(metrics["history"]["loss"]) == 40 == len(metrics["history"]["val_accuracy"])
+    assert len(metrics["history"]["loss"]) == 60 == len(metrics["history"]["val_accuracy"])
     assert metrics["seed"] == 0 and metrics["hyperparameters"]["lr"] == 0.1
     assert metrics["wall_time_seconds"] > 0 and metrics["samples"] == {"train": 1258, "validation": 180, "test": 359}
     model = bp.load(out / "model.safetensors")

@@ -58,7 +58,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         choices=tuple(architectures.ACTIVATIONS),
         help="hidden activation of the mlp (default relu)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=40, help="passes over the data (default 40)")
+    parser.add_argument("--epochs", type=_positive_int, default=60, help="passes over the data (default 60)")
     parser.add_argument(
         "--batch-size",
         type=_batch_size,
