@@ -20,7 +20,7 @@ import pytest
 import backprop.datasets as ds
 from backprop import Linear
 from backprop.datasets import mnist as mnist_module
-from backprop.datasets._files import atomic_write
+from backprop.files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
+from .files import atomic_write
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
 from .layers.conv import Conv2d
@@ -100,20 +100,8 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: cannot save, directory {directory} does not exist")
 
-    fd, temporary = _create_temporary(path)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(safetensors.numpy.save(tensors, metadata=header))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # Whatever failed (including Ctrl-C), the old file was never touched; only our
-        # temporary file needs to go.
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
+    with atomic_write(path) as file:
+        file.write(safetensors.numpy.save(tensors, metadata=header))
 
 
 def load(path: PathLike) -> Layer:
@@ -209,35 +197,6 @@ def _backprop_version() -> str:
     from . import __version__
 
     return __version__
-
-
-def _create_temporary(path: Path) -> tuple[int, str]:
-    """Create an empty file next to ``path``, named after it, and return (fd, name).
-
-    Not tempfile.mkstemp: it creates files readable by their owner only, and the rename
-    would give the saved model those permissions. Mode 0o666 lets the umask decide, as for
-    any other file the user writes.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temporary = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
-        try:
-            return os.open(temporary, flags, 0o666), temporary
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{path}: could not create a temporary file next to it")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --- loading ------------------------------------------------------------------------------

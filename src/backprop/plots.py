@@ -17,15 +17,15 @@ matplotlib is needed here only: ``import backprop`` does not import this module.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from .files import atomic_write
 
 try:
     from matplotlib.axes import Axes
@@ -54,18 +54,10 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` as a PNG to a temporary file beside ``path``, then rename it onto path."""
+    """Write ``figure`` as a PNG at ``path`` (atomically), creating missing folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    try:
-        # open() honours the umask, unlike tempfile's 0o600.
-        with open(temp, "xb") as file:
-            figure.savefig(file, format="png", dpi=_DPI)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png", dpi=_DPI)
     return path
 
 
@@ -494,15 +486,18 @@ def plot_regression(
     x: ArrayLike,
     t: ArrayLike,
     fit_x: ArrayLike,
-    fit_y: ArrayLike,
+    fit_y: ArrayLike | Mapping[str, ArrayLike],
     path: PathLike,
     history: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
+    reference_loss: float | None = None,
 ) -> Path:
-    """Data points ``(x, t)`` and the fitted curve ``(fit_x, fit_y)``; return the path.
+    """Data points ``(x, t)`` and the fitted curve(s) over ``fit_x``; return the path.
 
-    All four are 1-D (an ``(N, 1)`` column is accepted). With ``history`` (a history dict with
-    ``"loss"`` and maybe ``"val_loss"``, or a plain list of losses) a second panel shows the
-    loss per epoch on a log scale (linear if a value is zero or negative).
+    All arrays are 1-D (an ``(N, 1)`` column is accepted). ``fit_y`` is one curve, or a mapping
+    label -> curve to compare several fits. With ``history`` (a mapping label -> losses per
+    epoch, where the keys ``"loss"`` and ``"val_loss"`` read "train" and "validation", or a
+    plain list of losses) a second panel shows the loss per epoch on a log scale (linear if a
+    value is zero or negative), with ``reference_loss`` as a dotted line (e.g. least squares).
     """
     function = "plot_regression"
     path = _png_path(function, path)
@@ -510,44 +505,53 @@ def plot_regression(
     t = _vector(function, "t", t)
     _same_length(function, "x and t", x, t)
     fit_x = _vector(function, "fit_x", fit_x)
-    fit_y = _vector(function, "fit_y", fit_y)
-    _same_length(function, "fit_x and fit_y", fit_x, fit_y)
+    several = isinstance(fit_y, Mapping)
+    fits = fit_y if several else {"fit": fit_y}
+    curves = {}
+    for label, values in fits.items():
+        curves[str(label)] = _vector(function, f"fit_y[{label!r}]" if several else "fit_y", values)
+        _same_length(function, "fit_x and fit_y", fit_x, curves[str(label)])
 
     losses: dict[str, np.ndarray] = {}
     if history is not None:
         if isinstance(history, Mapping):
-            for key in ("loss", "val_loss"):
-                if history.get(key) is not None:
-                    values = _vector(function, f"history[{key!r}]", history[key], allow_empty=True)
+            names = {"loss": "train", "val_loss": "validation"}
+            for key, values in history.items():
+                if values is not None:
+                    values = _vector(function, f"history[{key!r}]", values, allow_empty=True)
                     if values.size:
-                        losses[key] = values
+                        losses[names.get(str(key), str(key))] = values
             if not losses:
                 raise ValueError(
-                    f"{function}: history has no non-empty 'loss' or 'val_loss' list;"
+                    f"{function}: history has no non-empty list of losses;"
                     f" got keys {sorted(map(str, history))}"
                 )
         else:
-            losses["loss"] = _vector(function, "history", history)
+            losses["train"] = _vector(function, "history", history)
 
     figure = _new_figure(11.0 if losses else 6.0, 4.2)
     panels = figure.subplots(1, 2 if losses else 1, squeeze=False)[0]
     axes = panels[0]
     order = np.argsort(fit_x, kind="stable")
     axes.scatter(x, t, s=18, alpha=0.7, label="data", zorder=2)
-    axes.plot(fit_x[order], fit_y[order], color="C3", linewidth=2, label="fit", zorder=3)
-    axes.set_title("data and fitted curve")
+    for index, (label, curve) in enumerate(curves.items()):
+        style = "-" if index == 0 else "--"
+        color = f"C{index + 3}"
+        axes.plot(fit_x[order], curve[order], style, color=color, linewidth=2, label=label, zorder=3)
+    axes.set_title("data and fitted curve" if len(curves) == 1 else "data and fitted curves")
     axes.set_xlabel("x")
     axes.set_ylabel("t")
     axes.grid(True, alpha=0.3)
     axes.legend()
     if losses:
         axes = panels[1]
-        if "loss" in losses:
-            _curve(axes, losses["loss"], "train")
-        if "val_loss" in losses:
-            _curve(axes, losses["val_loss"], "validation", "--")
+        for index, (label, values) in enumerate(losses.items()):
+            _curve(axes, values, label, "-" if index == 0 else "--")
+        if reference_loss is not None:
+            label = f"reference ({reference_loss:.4g})"
+            axes.axhline(reference_loss, color="0.5", linestyle=":", label=label)
         finite = np.concatenate([v[np.isfinite(v)] for v in losses.values()])
-        if finite.size and np.all(finite > 0):
+        if finite.size and np.all(finite > 0) and (reference_loss is None or reference_loss > 0):
             axes.set_yscale("log")
         axes.set_title("training loss")
         axes.set_xlabel("epoch")

@@ -10,14 +10,13 @@ printed to ``FILE``, atomically. The regression example also draws its plot, by 
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 from pathlib import Path
 
 import backprop as bp
 
 from ..examples import EXAMPLES
 from ..examples.regression import DEFAULT_PLOT
+from ..files import atomic_write
 from .errors import UserError
 
 
@@ -104,23 +103,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically: a temporary file beside ``path``, then ``os.replace``.
-
-    ``open(..., "x")`` rather than ``tempfile``: it honours the umask (``tempfile`` makes the
-    file 0o600), and a handout is meant to be shared.
-    """
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    """Write the handout atomically, creating missing folders."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "x", encoding="utf-8") as file:
+        with atomic_write(path, "w") as file:
             file.write(text)
-        os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise UserError(f"--out {path}: cannot write it ({error.strerror})") from error
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        raise UserError(f"--out {path}: cannot write it ({error.strerror or error})") from error
 
 
 def _positive_int(text: str) -> int:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import numpy as np
 import backprop as bp
 
 from .. import architectures
+from ..files import atomic_write
 from . import data
 from .errors import UserError
 from .report import write_plots
@@ -218,16 +217,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:
-    """Write JSON atomically: a temporary file beside ``path``, then a rename."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(content, file, indent=2)
-            file.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``content`` as indented JSON, atomically."""
+    with atomic_write(path, "w") as file:
+        json.dump(content, file, indent=2)
+        file.write("\n")
 
 
 def _run_folder(requested: str | None) -> Path:

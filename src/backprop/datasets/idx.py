@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._files import atomic_write
+from ..files import atomic_write
 
 __all__ = ["load_idx", "save_idx"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write
+from ..files import atomic_write
 from .idx import load_idx
 
 __all__ = ["MIRRORS", "SHA256", "DownloadError", "load_mnist"]
