@@ -367,9 +367,9 @@ def test_regression_errors(tmp_path):
         plots.plot_regression(x, t, fit_x, np.ones((50, 2)), path)
     with pytest.raises(
         ValueError,
-        match=r"^plot_regression: history has no non-empty 'loss' or 'val_loss' list; got keys \['accuracy'\]$",
+        match=r"^plot_regression: history has no non-empty list of losses; got keys \['loss', 'val_loss'\]$",
     ):
-        plots.plot_regression(x, t, fit_x, fit_y, path, history={"accuracy": [0.5]})
+        plots.plot_regression(x, t, fit_x, fit_y, path, history={"loss": [], "val_loss": None})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -419,3 +419,17 @@ def test_importing_and_plotting_never_imports_pyplot(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     read_png(tmp_path / "h.png")
+
+
+def test_plot_regression_compares_several_fits_with_a_reference_loss(tmp_path):
+    x = np.linspace(-1, 1, 30)
+    t = 2 * x**2 - x + 0.5
+    grid = np.linspace(-1, 1, 50)
+    path = plots.plot_regression(
+        x, t, grid, {"gradient descent": 2 * grid**2 - grid + 0.5, "SGD": 1.9 * grid**2 - grid + 0.5},
+        tmp_path / "two.png", history={"gradient descent": [1.0, 0.1, 0.01], "SGD": [1.0, 0.2, 0.05]},
+        reference_loss=0.009,
+    )
+    read_png(path)
+    with pytest.raises(ValueError, match=r"fit_x and fit_y must have the same length, got 50 and 49"):
+        plots.plot_regression(x, t, grid, {"a": grid, "b": grid[:-1]}, tmp_path / "bad.png")

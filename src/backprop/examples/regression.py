@@ -111,27 +111,20 @@ def run(
 def draw(
     x: np.ndarray, t: np.ndarray, gd: bp.Linear, sgd: bp.Linear, result: dict[str, Any], path: str | Path
 ) -> Path:
-    """Data, the two fitted curves, and both loss curves, as one PNG at ``path``."""
-    from ..plots import _new_figure, _png_path, _save  # matplotlib: only when drawing
+    """Data, the two fitted curves, and both loss curves beside the least-squares loss, as a PNG."""
+    from ..plots import plot_regression  # matplotlib: only when drawing
 
-    path = _png_path("regression example", path)
     grid = np.linspace(x.min(), x.max(), 200)
     features = bp.datasets.polynomial_features(grid, 2)
-    figure = _new_figure(11.0, 4.2)
-    left, right = figure.subplots(1, 2)
-    left.scatter(x[:, 0], t[:, 0], s=14, alpha=0.6, label="data")
-    left.plot(grid, gd(features)[:, 0], color="C3", linewidth=2, label="gradient descent")
-    left.plot(grid, sgd(features)[:, 0], color="C2", linewidth=1.5, linestyle="--", label="SGD")
-    left.set(title="data and fitted f(x) = w2 x² + w1 x + w0", xlabel="x", ylabel="t")
-    left.legend()
-    right.plot(np.arange(1, len(result["gd_history"]) + 1), result["gd_history"], label="gradient descent")
-    right.plot(np.arange(1, len(result["sgd_history"]) + 1), result["sgd_history"], label="SGD")
-    right.axhline(result["lstsq_loss"], color="0.5", linestyle=":", label="least squares")
-    right.set(title="mean squared error per epoch", xlabel="epoch", ylabel="loss", yscale="log")
-    right.legend()
-    for axes in (left, right):
-        axes.grid(True, alpha=0.3)
-    return _save(figure, path)
+    return plot_regression(
+        x,
+        t,
+        grid,
+        {"gradient descent": gd(features)[:, 0], "SGD": sgd(features)[:, 0]},
+        path,
+        history={"gradient descent": result["gd_history"], "SGD": result["sgd_history"]},
+        reference_loss=result["lstsq_loss"],
+    )
 
 
 def report(result: dict[str, Any]) -> str:
