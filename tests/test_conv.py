@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from gradients import check_gradients
 
 from backprop.layers.conv import Conv2d
 
@@ -23,37 +24,6 @@ def naive_conv2d(x, W, b, stride, padding):
                     window = xp[n, :, i * sy : i * sy + kh, j * sx : j * sx + kw]
                     y[n, o, i, j] = np.sum(W[o] * window) + (0.0 if b is None else b[o])
     return y
-
-
-def check_gradients(layer, x, rng, h=1e-6, elements=3):
-    """Central differences of f = sum(r * layer(x)) against backward, for x and every parameter.
-
-    Along a random direction v (Taura's grad_check): (f(a + h v) - f(a - h v)) / 2h vs <grad, v>,
-    then along a few single coordinates.
-    """
-    r = rng.standard_normal(layer(x).shape)
-    grads = {"input": layer.backward(r).copy()}
-    grads.update({name: g.copy() for name, g in layer.grads.items()})
-
-    def f():
-        return float(np.sum(r * layer(x)))
-
-    for name, a in {"input": x, **layer.params}.items():
-        directions = [rng.standard_normal(a.shape)]
-        for flat in rng.choice(a.size, size=min(elements, a.size), replace=False):
-            e = np.zeros(a.shape)
-            e.flat[flat] = 1.0
-            directions.append(e)
-        for v in directions:
-            saved = a.copy()
-            a += h * v
-            f_plus = f()
-            a[...] = saved - h * v
-            f_minus = f()
-            a[...] = saved
-            numeric = (f_plus - f_minus) / (2 * h)
-            analytic = float(np.sum(grads[name] * v))
-            assert numeric == pytest.approx(analytic, rel=1e-6, abs=1e-8), name
 
 
 # (batch, in, out, H, W, kernel, stride, padding)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import bench
+from . import arguments
 from .errors import UserError
 from .train import write_json
 
@@ -30,7 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "figures from a run with OPENBLAS_CORETYPE unset (env -u OPENBLAS_CORETYPE backprop bench).",
     )
     parser.add_argument(
-        "--rounds", type=_positive_int, help="interleaved timed rounds (default 3; 1 with --quick)"
+        "--rounds", type=arguments.positive_int, help="interleaved timed rounds (default 3; 1 with --quick)"
     )
     parser.add_argument(
         "--workloads",
@@ -50,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=arguments.positive_int,
         help="threads of NumPy's BLAS and of PyTorch (default: the BLAS's own count; JAX keeps XLA's pool). "
         "1 gives steadier figures on a machine shared with other work",
     )
@@ -115,13 +116,3 @@ def _choices(kind: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str, 
         return names
 
     return parse
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

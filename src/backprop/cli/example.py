@@ -17,6 +17,7 @@ import backprop as bp
 from ..examples import EXAMPLES
 from ..examples.regression import DEFAULT_PLOT
 from ..files import atomic_write
+from . import arguments
 from .errors import UserError
 
 
@@ -40,7 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-elements",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=64,
         metavar="N",
         help="with --explain: summarise arrays with more than N entries (default 64)",
@@ -110,13 +111,3 @@ def _write(path: Path, text: str) -> None:
             file.write(text)
     except OSError as error:
         raise UserError(f"--out {path}: cannot write it ({error.strerror or error})") from error
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

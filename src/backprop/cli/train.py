@@ -22,7 +22,7 @@ import backprop as bp
 
 from .. import architectures
 from ..files import atomic_write
-from . import data
+from . import arguments, data
 from .errors import UserError
 from .report import write_plots
 
@@ -51,26 +51,28 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="mlp",
         help="predefined architecture (default mlp)",
     )
-    parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
+    parser.add_argument("--hidden", type=arguments.sizes, help="hidden layer sizes, e.g. 256,128")
     parser.add_argument(
         "--activation",
         choices=tuple(architectures.ACTIVATIONS),
         help="hidden activation of the mlp (default relu)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=60, help="passes over the data (default 60)")
+    parser.add_argument(
+        "--epochs", type=arguments.positive_int, default=60, help="passes over the data (default 60)"
+    )
     parser.add_argument(
         "--batch-size",
-        type=_batch_size,
+        type=arguments.batch_size,
         default=32,
         help="samples per step, or 'full' for full-batch gradient descent (default 32)",
     )
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="default sgd")
     parser.add_argument(
-        "--lr", type=_positive_float, help="learning rate (default 0.1 for sgd, 0.001 for adam)"
+        "--lr", type=arguments.positive_float, help="learning rate (default 0.1 for sgd, 0.001 for adam)"
     )
-    parser.add_argument("--momentum", type=_fraction, default=0.9, help="sgd momentum (default 0.9)")
+    parser.add_argument("--momentum", type=arguments.fraction, default=0.9, help="sgd momentum (default 0.9)")
     parser.add_argument(
-        "--weight-decay", type=_non_negative_float, default=5e-4, help="L2 penalty (default 5e-4)"
+        "--weight-decay", type=arguments.non_negative_float, default=5e-4, help="L2 penalty (default 5e-4)"
     )
     parser.add_argument(
         "--schedule",
@@ -80,13 +82,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "epochs) or none (default cosine)",
     )
     parser.add_argument(
-        "--patience", type=_positive_int, help="stop after this many epochs without a better validation loss"
+        "--patience",
+        type=arguments.positive_int,
+        help="stop after this many epochs without a better validation loss",
     )
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, the weights and the shuffling")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
-    parser.add_argument("--test-fraction", type=_fraction, default=0.2, help="share held out for test (0.2)")
     parser.add_argument(
-        "--val-fraction", type=_fraction, default=0.1, help="share held out for validation (0.1)"
+        "--test-fraction", type=arguments.fraction, default=0.2, help="share held out for test (0.2)"
+    )
+    parser.add_argument(
+        "--val-fraction", type=arguments.fraction, default=0.1, help="share held out for validation (0.1)"
     )
     parser.add_argument("--out", help="run folder (default runs/<timestamp>)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -237,63 +243,6 @@ def _run_folder(requested: str | None) -> Path:
     except OSError as error:
         raise UserError(f"--out {folder}: cannot create the run folder ({error.strerror})") from error
     return folder
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _batch_size(text: str) -> int | None:
-    return None if text == "full" else _positive_int(text)
-
-
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive sizes like 256,128, got {text!r}"
-        )
-    return sizes
 
 
 if __name__ == "__main__":
