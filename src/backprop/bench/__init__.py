@@ -1,0 +1,113 @@
+"""The benchmark of issue 5: our training and inference speed against PyTorch and JAX.
+
+Workloads, on synthetic data of MNIST's shape (``mnist_like``: 60,000 x 1 x 28 x 28 float32
+in [0, 1], integer labels, seed 0, made once and never timed), all float32, softmax
+cross-entropy (mean), plain SGD, shuffled every epoch:
+
+=============  =================================================================================
+``mlp``        W1: Linear(784,256)-ReLU-Linear(256,128)-ReLU-Linear(128,10), lr 0.1, batch 128:
+               seconds per 60,000-sample epoch
+``cnn``        W2: Conv2d(1,32,3,p=1)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,p=1)-ReLU-MaxPool2d(2)-
+               Flatten-Linear(3136,128)-ReLU-Linear(128,10), lr 0.1, batch 64: seconds per
+               10,000 samples (the first 10,000, one epoch)
+``sigmoid-mlp``  W3: Linear(784,100)-Sigmoid-Linear(100,10), lr 3.0, batch 10: microseconds per
+               step and seconds per 60,000-sample epoch, extrapolated from 600 timed steps
+               (the first 6,000 samples): a whole epoch is 6,000 steps, minutes on a busy
+               machine, and per-step overhead does not change along an epoch
+``infer``      W4: W1's forward pass on 10,000 samples in batches of 1,000: samples per second
+``sweep``      W1's training throughput for batch sizes 1 to 1024 (ours and PyTorch)
+``memory``     peak resident memory of one W1 epoch over the data set, each framework in a
+               fresh subprocess (``python -m backprop.bench --memory FRAMEWORK``)
+=============  =================================================================================
+
+Ours runs through the public path a user takes: ``bp.fit(..., progress=False)`` and
+``bp.predict``. PyTorch runs eagerly (a plain loop: ``randperm``, ``zero_grad(set_to_none=
+True)``, ``CrossEntropyLoss``, ``SGD``; W2 channels-last; inference under ``inference_mode``)
+with as many threads as NumPy's BLAS. JAX compiles W1 as a whole epoch (``lax.scan`` over
+the batches), W2 (NHWC) and W3 as one jitted step called per batch, W4 as a jitted forward;
+compile time is excluded from the timings and reported apart.
+
+Each framework gets one untimed warm-up per workload; then the rounds alternate
+(ours, PyTorch, JAX for each workload, round after round) and the report quotes medians,
+so that a noisy neighbour slows every framework alike rather than one of them. torch and
+jax are imported only inside the functions that use them: without them their columns say
+"not installed" and everything else works.
+
+The package, one concept per module:
+
+=================  ==============================================================================
+``workloads``      the constants, what is counted (MACs, FLOPs), ``Sizes``/``Spec``/``Data``,
+                   ``Trial`` and the timer
+``ours``           ours through ``bp.fit`` / ``bp.predict``: ``ours_trial``
+``pytorch``        PyTorch eager: ``torch_trial``
+``jaxrun``         JAX, compiled: ``jax_trial``
+``trials``         ``TRIALS``: each framework's trial by name
+``machine``        CPU, cores, BLAS, versions (``environment``) and ``gemm_peak``
+``memory``         ``memory_peak``, run in a fresh process per framework
+``runner``         ``Results`` and ``run``: warm-ups, interleaved rounds, memory
+``report``         ``summary``, ``format_report``, ``sweep_series``
+``__main__``       ``python -m backprop.bench --memory FRAMEWORK`` (the memory subprocess)
+=================  ==============================================================================
+"""
+
+from __future__ import annotations
+
+from .jaxrun import jax_trial
+from .machine import environment, framework_version, gemm_peak
+from .memory import memory_peak
+from .ours import ours_trial
+from .pytorch import torch_trial
+from .report import format_report, summary, sweep_series
+from .runner import Results, blas_threads_limited, run
+from .workloads import (
+    FRAMEWORKS,
+    FULL,
+    NAMES,
+    QUICK,
+    TIMED,
+    WORKLOADS,
+    Data,
+    Sizes,
+    Spec,
+    Trial,
+    cnn_macs,
+    conv2d_macs,
+    flops_per_sample,
+    linear_macs,
+    macs_per_sample,
+    make_data,
+    spec_of,
+)
+
+__all__ = [
+    "FRAMEWORKS",
+    "FULL",
+    "NAMES",
+    "QUICK",
+    "TIMED",
+    "WORKLOADS",
+    "Data",
+    "Results",
+    "Sizes",
+    "Spec",
+    "Trial",
+    "blas_threads_limited",
+    "cnn_macs",
+    "conv2d_macs",
+    "environment",
+    "flops_per_sample",
+    "format_report",
+    "framework_version",
+    "gemm_peak",
+    "jax_trial",
+    "linear_macs",
+    "macs_per_sample",
+    "make_data",
+    "memory_peak",
+    "ours_trial",
+    "run",
+    "spec_of",
+    "summary",
+    "sweep_series",
+    "torch_trial",
+]

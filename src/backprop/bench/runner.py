@@ -1,0 +1,180 @@
+"""The run: warm-ups, then interleaved rounds (ours, PyTorch, JAX per workload), then memory.
+
+The rounds alternate so that a noisy neighbour slows every framework alike rather than one
+of them; the report quotes medians.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .machine import environment, framework_version, gemm_peak
+from .memory import _memory_in_subprocess
+from .report import summary
+from .trials import TRIALS
+from .workloads import (
+    FRAMEWORKS,
+    FULL,
+    NAMES,
+    SWEEP_FRAMEWORKS,
+    TIMED,
+    WORKLOADS,
+    Sizes,
+    Spec,
+    Trial,
+    make_data,
+    spec_of,
+)
+
+
+@dataclass
+class Results:
+    """Everything one run measured, raw (per round) and as written to ``--json``."""
+
+    sizes: Sizes
+    rounds: int
+    workloads: list[str]
+    frameworks: list[str]
+    environment: dict[str, Any]
+    status: dict[str, str] = field(default_factory=dict)  # framework -> "ok", "not installed", error
+    gemm: list[dict[str, Any]] = field(default_factory=list)  # one per round
+    seconds: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # workload -> fw -> rounds
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)  # workload -> fw -> message
+    compile_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fw -> batch -> rounds
+    memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: every raw timing, the environment, and the summary rows."""
+        content = asdict(self)
+        content["sizes"]["sweep_samples"] = {
+            str(b): self.sizes.sweep_samples(b) for b in self.sizes.sweep_batches
+        }
+        content["peak_gflops"] = self.peak_gflops
+        content["summary"] = summary(self)
+        return content
+
+    @property
+    def peak_gflops(self) -> float | None:
+        return max((g["gflops"] for g in self.gemm), default=None)
+
+    def median(self, workload: str, framework: str) -> float | None:
+        values = self.seconds.get(workload, {}).get(framework)
+        return statistics.median(values) if values else None
+
+
+def blas_threads_limited(threads: int | None) -> contextlib.AbstractContextManager[Any]:
+    """NumPy's BLAS limited to ``threads`` inside the block (threadpoolctl's runtime call); None: as is.
+
+    Only for an explicit request (``--threads``): the library itself never changes BLAS threads.
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as error:
+        raise ValueError(
+            "bench: limiting the BLAS threads needs threadpoolctl: pip install threadpoolctl"
+        ) from error
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def run(
+    workloads: Sequence[str] = WORKLOADS,
+    frameworks: Sequence[str] = FRAMEWORKS,
+    rounds: int = 3,
+    sizes: Sizes = FULL,
+    log: Callable[[str], None] = lambda text: None,
+    threads: int | None = None,
+) -> Results:
+    """Run the benchmark: warm-ups, then ``rounds`` interleaved rounds, then memory subprocesses.
+
+    ``threads``: NumPy's BLAS and PyTorch use this many threads (default: the BLAS's own
+    count, which PyTorch then matches); XLA keeps its own pool. ``log`` receives one line per
+    measurement (the command line sends them to stderr).
+    """
+    unknown = [w for w in workloads if w not in WORKLOADS] + [f for f in frameworks if f not in FRAMEWORKS]
+    if unknown:
+        raise ValueError(f"bench.run: unknown workload or framework {unknown[0]!r}")
+    if rounds < 1:
+        raise ValueError(f"bench.run: rounds must be at least 1, got {rounds}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"bench.run: threads must be at least 1, got {threads}")
+    env = environment()  # before torch or jax are imported: threadpoolctl then sees NumPy's BLAS alone
+    with blas_threads_limited(threads):
+        return _run(workloads, frameworks, rounds, sizes, log, env, threads)
+
+
+def _run(
+    workloads: Sequence[str],
+    frameworks: Sequence[str],
+    rounds: int,
+    sizes: Sizes,
+    log: Callable[[str], None],
+    env: dict[str, Any],
+    requested: int | None,
+) -> Results:
+    started = time.perf_counter()
+    results = Results(sizes, rounds, list(workloads), list(frameworks), env)
+    threads = requested or env["blas_threads"]
+    env["threads"] = threads
+    env["threads_requested"] = requested
+    for framework in frameworks:
+        results.status[framework] = "ok" if framework_version(framework) else "not installed"
+    live = [f for f in frameworks if results.status[f] == "ok"]
+    data = make_data(sizes.data)
+    log(
+        f"data: {sizes.data:,} x 1 x 28 x 28 float32 ({data.megabytes:.1f} MB); frameworks: {', '.join(live)}"
+    )
+
+    trials: dict[tuple[str, str], Trial] = {}
+    jobs = [(w, spec_of(w, sizes)) for w in TIMED if w in workloads]
+    if "sweep" in workloads:
+        jobs += [(f"sweep:{b}", Spec("mlp", sizes.sweep_samples(b), b)) for b in sizes.sweep_batches]
+    for name, spec in jobs:
+        for framework in live:
+            if name.startswith("sweep:") and framework not in SWEEP_FRAMEWORKS:
+                continue
+            try:
+                trial = TRIALS[framework](spec, data, threads)
+                trial.warmup()
+            except Exception as error:  # a comparison that breaks must not sink the whole run
+                if framework == "ours":
+                    raise
+                results.errors.setdefault(name, {})[framework] = f"{type(error).__name__}: {error}"
+                log(f"warning: {NAMES[framework]} {name}: {type(error).__name__}: {error}")
+                continue
+            trials[name, framework] = trial
+            if trial.compile_seconds is not None:
+                results.compile_seconds.setdefault(name, {})[framework] = trial.compile_seconds
+        log(f"warmed up: {name}")
+
+    for r in range(1, rounds + 1):
+        results.gemm.append(gemm_peak(sizes.gemm_sizes, sizes.gemm_repeats))
+        log(f"round {r}/{rounds}: GEMM {results.gemm[-1]['gflops']:.1f} GFLOP/s")
+        for name, _ in jobs:
+            for framework in live:
+                trial = trials.get((name, framework))
+                if trial is None:
+                    continue
+                seconds = trial.measure()
+                if name.startswith("sweep:"):
+                    results.sweep.setdefault(framework, {}).setdefault(name[6:], []).append(seconds)
+                else:
+                    results.seconds.setdefault(name, {}).setdefault(framework, []).append(seconds)
+                log(f"round {r}/{rounds}: {name} {NAMES[framework]} {seconds:.4g} s")
+
+    if "memory" in workloads:
+        for framework in live:
+            log(f"memory: {NAMES[framework]} (a fresh process)")
+            results.memory[framework] = _memory_in_subprocess(framework, sizes.data, threads, requested)
+    results.environment["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results.wall_seconds = time.perf_counter() - started
+    return results

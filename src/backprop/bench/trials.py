@@ -1,0 +1,16 @@
+"""Each framework's trial by name: ``TRIALS[framework](spec, data, threads)`` readies a workload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .jaxrun import jax_trial
+from .ours import ours_trial
+from .pytorch import torch_trial
+from .workloads import Data, Spec, Trial
+
+TRIALS: dict[str, Callable[[Spec, Data, int], Trial]] = {
+    "ours": ours_trial,
+    "torch": torch_trial,
+    "jax": jax_trial,
+}

@@ -1,0 +1,185 @@
+"""What the benchmark does: the workloads and what they count, their sizes, one timed run.
+
+FLOPs count a multiply-add as 2: forward = 2 x MACs per sample, training = 3 x forward
+(the backward computes the input gradient and the weight gradient, each as costly as the
+forward).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import backprop as bp
+
+WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory")
+TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer")
+FRAMEWORKS = ("ours", "torch", "jax")
+NAMES = {"ours": "ours", "torch": "PyTorch", "jax": "JAX"}
+SWEEP_FRAMEWORKS = ("ours", "torch")  # JAX would compile one program per batch size
+
+MLP = (784, 256, 128, 10)
+SIGMOID_MLP = (784, 100, 10)
+CNN_CHANNELS = (1, 32, 64)
+CNN_HIDDEN = 128
+CLASSES = 10
+IMAGE = 28
+
+
+# --- what is counted ----------------------------------------------------------------------
+
+
+def linear_macs(sizes: Sequence[int]) -> int:
+    """Multiply-adds per sample of a chain of Linear layers ``sizes[0] -> sizes[1] -> ...``."""
+    return sum(int(a) * int(b) for a, b in itertools.pairwise(sizes))
+
+
+def conv2d_macs(c_in: int, c_out: int, kernel: tuple[int, int], out_hw: tuple[int, int]) -> int:
+    """Multiply-adds per sample of a Conv2d: one ``c_in h_K w_K`` dot product per output value."""
+    return c_in * kernel[0] * kernel[1] * c_out * out_hw[0] * out_hw[1]
+
+
+def cnn_macs() -> int:
+    """Multiply-adds per sample of W2 (3x3 convolutions with padding 1 keep the size; pools halve it)."""
+    c0, c1, c2 = CNN_CHANNELS
+    side = IMAGE
+    macs = conv2d_macs(c0, c1, (3, 3), (side, side))
+    side //= 2
+    macs += conv2d_macs(c1, c2, (3, 3), (side, side))
+    side //= 2
+    return macs + linear_macs((c2 * side * side, CNN_HIDDEN, CLASSES))
+
+
+def macs_per_sample(workload: str) -> int:
+    """Multiply-adds of one sample's forward pass in ``workload`` (``sweep`` and ``infer`` use W1's)."""
+    if workload in ("mlp", "infer", "sweep", "memory"):
+        return linear_macs(MLP)
+    if workload == "cnn":
+        return cnn_macs()
+    if workload == "sigmoid-mlp":
+        return linear_macs(SIGMOID_MLP)
+    raise ValueError(f"macs_per_sample: unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
+
+
+def flops_per_sample(workload: str, training: bool = True) -> int:
+    """FLOPs per sample: forward = 2 x MACs; training = 3 x forward (backward costs two forwards)."""
+    forward = 2 * macs_per_sample(workload)
+    return 3 * forward if training else forward
+
+
+# --- sizes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each workload does; ``FULL`` is the issue's, ``QUICK`` a smoke test's."""
+
+    data: int = 60_000  # samples made; W1's epoch
+    cnn: int = 10_000
+    sigmoid: int = 6_000  # W3 times this many samples and scales the time to an epoch of ``data``
+    infer: int = 10_000
+    infer_batch: int = 1_000
+    sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+    sweep_min_samples: int = 1_024  # a sweep point trains on max(this, 64 x batch) samples
+    gemm_sizes: tuple[int, ...] = (1024, 2048)
+    gemm_repeats: int = 3
+
+    def sweep_samples(self, batch_size: int) -> int:
+        """Samples timed at one sweep point: enough steps to dwarf the timer, at most the data."""
+        return min(self.data, max(self.sweep_min_samples, 64 * batch_size))
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    data=2_000,
+    cnn=320,
+    sigmoid=2_000,
+    infer=2_000,
+    sweep_batches=(1, 8, 64, 512),
+    sweep_min_samples=64,
+    gemm_sizes=(256, 512),
+    gemm_repeats=2,
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One thing to time: train (one epoch) or infer ``model`` on the first ``samples`` samples."""
+
+    model: str  # "mlp", "cnn" or "sigmoid-mlp"
+    samples: int
+    batch_size: int
+    train: bool = True
+    lr: float = 0.1
+
+
+def spec_of(workload: str, sizes: Sizes) -> Spec:
+    """The Spec of a timed workload (``mlp``, ``cnn``, ``sigmoid-mlp``, ``infer``)."""
+    if workload == "mlp":
+        return Spec("mlp", sizes.data, 128)
+    if workload == "cnn":
+        return Spec("cnn", sizes.cnn, 64)
+    if workload == "sigmoid-mlp":
+        return Spec("sigmoid-mlp", sizes.sigmoid, 10, lr=3.0)
+    if workload == "infer":
+        return Spec("mlp", sizes.infer, sizes.infer_batch, train=False)
+    raise ValueError(f"spec_of: {workload!r} is not a timed workload; choose one of {', '.join(TIMED)}")
+
+
+def _warm_spec(spec: Spec) -> Spec:
+    """A few whole batches (at least 256 samples), plus the timed run's last short batch if it has one.
+
+    Every shape the timed run uses then runs once before timing, so first-call costs (thread
+    pools, oneDNN primitives, compiled JAX steps, page faults of new buffers) stay out of it.
+    """
+    b = spec.batch_size
+    whole = min(spec.samples // b, max(3, -(-256 // b))) * b
+    return Spec(spec.model, whole + spec.samples % b, b, spec.train, spec.lr)
+
+
+@dataclass
+class Data:
+    """The synthetic data set: images ``(N, 1, 28, 28)`` float32 and labels ``(N,)`` int64."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def megabytes(self) -> float:
+        return (self.x.nbytes + self.y.nbytes) / 1e6
+
+
+def make_data(samples: int) -> Data:
+    """``mnist_like(samples, seed=0)`` in float32."""
+    x, y = bp.datasets.mnist_like(samples, seed=0, dtype=np.float32)
+    return Data(x, y)
+
+
+# --- one timed thing ----------------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    """A workload ready in one framework: ``measure()`` returns the seconds of one timed run.
+
+    ``measure`` builds a fresh model (untimed), collects garbage, then times the run alone.
+    """
+
+    measure: Callable[[], float]
+    warmup: Callable[[], object]
+    compile_seconds: float | None = None
+
+
+def _timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> float:
+    """Seconds of ``work(setup())``, the setup and a garbage collection left out."""
+    state = setup()
+    gc.collect()
+    started = time.perf_counter()
+    work(state)
+    return time.perf_counter() - started
