@@ -186,3 +186,12 @@ def test_mismatched_lengths():
     model = classifier()
     with pytest.raises(ValueError, match=r"same number of samples, got \(5, 2\) and \(4,\)"):
         bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), np.zeros((5, 2)), np.zeros(4, int))
+
+
+def test_output_transform_follows_the_loss_of_the_last_fit():
+    model, _ = train()
+    assert model.output_transform == "softmax"
+    x, y = blobs(30)
+    bp.fit(model, bp.MSELoss(), bp.SGD(model, 0.01), x, np.eye(3, dtype=np.float32)[y], epochs=1, progress=False)
+    assert model.output_transform is None
+    np.testing.assert_array_equal(bp.predict(model, x), bp.predict(model, x, probabilities=False))

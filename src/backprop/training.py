@@ -126,8 +126,9 @@ def fit(
         if len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
         validation_data = _check_data(model, *validation_data, "fit validation_data")
-    if isinstance(loss, SoftmaxCrossEntropy):
-        model.output_transform = "softmax"
+    # The loss says what the outputs are: logits of a softmax for the fused loss, and
+    # already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise.
+    model.output_transform = "softmax" if isinstance(loss, SoftmaxCrossEntropy) else None
 
     history = History()
     started = time.perf_counter()
