@@ -77,8 +77,11 @@ def test_mini_batches_see_every_sample_once_per_epoch():
     model = bp.Sequential(Recorder(), bp.Linear(1, 2))
     bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.01), x, np.zeros(10, int),
            epochs=2, batch_size=3, progress=False)
-    assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
-    assert seen[:10] != seen[10:]
+    # The data check runs one sample through the model before the first step.
+    checked, first, second = seen[:1], seen[1:11], seen[11:]
+    assert checked == [0.0]
+    assert sorted(first) == list(range(10)) and sorted(second) == list(range(10))
+    assert first != second
 
 
 def test_early_stopping_restores_the_best_weights():
@@ -87,8 +90,8 @@ def test_early_stopping_restores_the_best_weights():
     model = classifier()
     snapshots = {}
 
-    def remember(epoch, logs):
-        snapshots[epoch] = model.state_dict()
+    def remember(state):
+        snapshots[state.epoch] = model.state_dict()
 
     history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 2.0, momentum=0.9), x, y, epochs=40,
                      batch_size=16, validation_data=(xv, yv), patience=2, callbacks=[remember], progress=False)
@@ -103,9 +106,9 @@ def test_early_stopping_restores_the_best_weights():
 def test_callback_can_stop_and_sees_logs():
     seen = []
 
-    def stop_at_two(epoch, logs):
-        seen.append((epoch, sorted(logs)))
-        return epoch == 2
+    def stop_at_two(state):
+        seen.append((state.epoch, sorted(state.logs)))
+        return state.epoch == 2
 
     _, history = train(epochs=10, callbacks=[stop_at_two])
     assert history.epochs_run == 2 and "callback" in history.stop_reason

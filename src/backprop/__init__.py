@@ -22,7 +22,9 @@ from .layers.shape import Flatten
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
-from .training import DivergenceError, History, evaluate, fit, predict
+from .checkpoint import read_checkpoint
+from .state import History, TrainState
+from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
@@ -51,6 +53,8 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "StepLR",
     "Tanh",
+    "TrainState",
+    "TrainingInterrupted",
     "datasets",
     "evaluate",
     "explain",
@@ -61,6 +65,7 @@ __all__ = [
     "jacobian",
     "load",
     "predict",
+    "read_checkpoint",
     "save",
     "set_default_dtype",
 ]

@@ -4,43 +4,54 @@
 an integer is stochastic mini-batch gradient descent: each epoch draws a fresh permutation
 from a generator seeded by ``seed`` and walks it in batches, so every sample is used once per
 epoch and the same seed gives bit-identical weights on the same machine.
+
+The loop is three functions over one ``TrainState`` (``state.py``): ``fit`` runs epochs,
+``train_epoch`` walks one epoch's batches from wherever the state stands, ``train_step`` does
+one forward, backward and update. Because everything lives in the state, a checkpoint
+(``checkpoint.py``) can save it between two steps and ``fit(..., resume=path)`` continue with
+bit-identical results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .checkpoint import read_checkpoint, restore, save_checkpoint
+from .datacheck import check_data
 from .layers.activations import softmax_forward
 from .layers.base import Layer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, SoftmaxCrossEntropy
+from .optim import LRSchedule
+from .state import EarlyStopping, History, TrainState
 
-Callback = Callable[[int, dict[str, float]], Any]
+Callback = Callable[[TrainState], Any]
 
 
 class DivergenceError(FloatingPointError):
     """The loss became NaN or infinite; the message says where and what to try."""
 
 
-class History(dict):
-    """Per-epoch lists ``history["loss"]``, ``["val_loss"]``, ``["accuracy"]``, ``["val_accuracy"]``.
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: the step in flight finished and, if asked for, a checkpoint was written.
 
-    Accuracy lists stay empty for losses without classes (``MSELoss``). Attributes:
-    ``epochs_run``, ``best_epoch`` (1-based, when early stopping watched a metric),
-    ``stop_reason`` (``None`` when all epochs ran), ``seconds`` (wall time).
+    ``checkpoint`` is the path written (``None`` without ``checkpoint=`` or when the write
+    failed); ``state`` is the training state at the interruption.
     """
 
-    def __init__(self) -> None:
-        super().__init__(loss=[], val_loss=[], accuracy=[], val_accuracy=[])
-        self.epochs_run = 0
-        self.best_epoch: int | None = None
-        self.stop_reason: str | None = None
-        self.seconds = 0.0
+    def __init__(self, message: str, state: TrainState, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.state = state
+        self.checkpoint = checkpoint
 
 
 def _classifies(loss: Loss) -> bool:
@@ -56,26 +67,15 @@ def correct_count(outputs: np.ndarray, targets: np.ndarray, loss: Loss) -> int:
     return int(np.count_nonzero(outputs.argmax(axis=1) == labels))
 
 
-def _check_data(model: Layer, x: np.ndarray, y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
-        raise ValueError(
-            f"{name}: inputs and targets must have the same number of samples, got {x.shape} and {y.shape}"
-        )
-    if len(x) == 0:
-        raise ValueError(f"{name}: the data set is empty")
-    dtype = model._dtype()
-    if dtype is not None and x.dtype != dtype:
-        # One conversion here instead of an error per batch: the data follow the model.
-        x = x.astype(dtype)
-    if np.issubdtype(y.dtype, np.floating) and dtype is not None:
-        y = y.astype(dtype, copy=False)
-    return x, y
-
-
 def _check_batch_size(batch_size: int | None, name: str) -> None:
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
         raise ValueError(f"{name}: batch_size must be a positive integer or None, got {batch_size!r}")
+
+
+def _positive_or_none(value: Any, what: str) -> None:
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if value is not None and (not whole or value < 1):
+        raise ValueError(f"fit: {what} must be a positive integer or None, got {value!r}")
 
 
 def fit(
@@ -93,6 +93,11 @@ def fit(
     patience: int | None = None,
     callbacks: Iterable[Callback] = (),
     log: Callable[[str], None] = print,
+    schedule: LRSchedule | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_metadata: Mapping[str, Any] | None = None,
+    resume: str | Path | None = None,
 ) -> History:
     """Train ``model`` on ``(x, y)`` and return the per-epoch ``History``.
 
@@ -100,7 +105,8 @@ def fit(
     ----------
     model, loss, optimizer : the network, a ``bp`` loss, an optimiser built on the model.
     x, y : inputs ``(N, ...)`` and targets (labels ``(N,)`` or values ``(N, ...)``); ``x`` is
-        converted once to the model's dtype.
+        converted once to the model's dtype. Both are checked before the first step (see
+        ``datacheck.check_data``): NaN inputs are refused, not trained into a divergence.
     epochs : passes over the data.
     batch_size : samples per step; ``None`` for full-batch gradient descent.
     validation_data : ``(x_val, y_val)`` evaluated after each epoch (in ``eval()`` mode).
@@ -109,108 +115,273 @@ def fit(
     shuffle : draw a new permutation every epoch (else keep the data order).
     patience : early stopping: stop after this many epochs without a lower validation loss
         (training loss without validation data) and restore the best weights.
-    callbacks : ``callback(epoch, logs)`` after each epoch (``epoch`` 1-based, ``logs`` the
-        epoch's metrics); returning ``True`` stops training.
+    callbacks : ``callback(state)`` after each epoch with the ``TrainState`` (``state.epoch``
+        finished epochs, ``state.logs`` the epoch's metrics); returning ``True`` stops training.
+    schedule : a learning-rate schedule (``bp.CosineLR``, ``bp.StepLR``) stepped after each epoch.
+    checkpoint : a file that receives the whole training state at the end of every epoch and,
+        with ``checkpoint_every=N``, after every N steps too (atomically: the previous file
+        stays whole if a write fails, and a warning says so).
+    checkpoint_metadata : the caller's JSON-serialisable record, kept in the checkpoint.
+    resume : a checkpoint to continue from: the model, optimiser and schedule (built as for the
+        original run) take its state and training goes on from the step after it, ending with
+        the same weights as a run that was never stopped. ``fit``'s other arguments must be
+        those of the original run.
 
     If a loss becomes NaN or infinite, training stops at once, before that step's update:
     the weights stay those of the last step with a finite loss (or, if that step's update
     overflowed, those the epoch started with) and ``DivergenceError`` says at which step.
+    Ctrl-C finishes the step in flight, writes the checkpoint (if any) and raises
+    ``TrainingInterrupted``.
     """
     _check_batch_size(batch_size, "fit")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-        raise ValueError(f"fit: patience must be a positive integer or None, got {patience!r}")
-    x, y = _check_data(model, x, y, "fit")
+    _positive_or_none(patience, "patience")
+    _positive_or_none(checkpoint_every, "checkpoint_every")
+    if checkpoint_every is not None and checkpoint is None:
+        raise ValueError("fit: checkpoint_every needs checkpoint=PATH, the file to write")
+    if schedule is not None and schedule.optimizer is not optimizer:
+        raise ValueError("fit: the schedule must be built on the optimiser passed to fit")
+    x, y = check_data(model, loss, x, y, "fit")
     if validation_data is not None:
         if len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
-        validation_data = _check_data(model, *validation_data, "fit validation_data")
+        validation_data = check_data(model, loss, *validation_data, "fit validation_data")
     # The loss says what the outputs are: logits of a softmax for the fused loss, and
     # already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise.
     model.output_transform = "softmax" if isinstance(loss, SoftmaxCrossEntropy) else None
 
-    history = History()
-    started = time.perf_counter()
-    rng = np.random.default_rng(seed)
     n = len(x)
-    step_size = n if batch_size is None else min(int(batch_size), n)
+    size = n if batch_size is None else min(int(batch_size), n)
+    state = TrainState(
+        model,
+        loss,
+        optimizer,
+        np.random.default_rng(seed),
+        schedule=schedule,
+        early_stopping=None if patience is None else EarlyStopping(int(patience)),
+    )
+    arguments = {
+        "epochs": int(epochs),
+        "batch_size": None if batch_size is None else int(batch_size),
+        "shuffle": bool(shuffle),
+        "seed": seed,
+        "patience": patience,
+        "samples": n,
+        "steps_per_epoch": math.ceil(n / size),
+        "sample_shape": list(x.shape[1:]),
+        "target_shape": list(y.shape[1:]),
+        "loss": repr(loss),
+        "validation_samples": None if validation_data is None else len(validation_data[0]),
+    }
+    if resume is not None:
+        restore(state, read_checkpoint(resume), arguments)
+    saver = _Saver(state, checkpoint, checkpoint_every, arguments, checkpoint_metadata)
+    bar = _progress_bar(n, progress)
     params = list(model.params.values())
     epoch_start = [p.copy() for p in params]
-    best_state: dict[str, np.ndarray] | None = None
-    best_value = math.inf
-    waited = 0
-    classifies = _classifies(loss)
-    bar = _progress_bar(n, progress)
-    step = 0
     model.train()
     try:
-        for epoch in range(1, int(epochs) + 1):
-            epoch_started = time.perf_counter()
-            for param, saved in zip(params, epoch_start):
-                np.copyto(saved, param)
-            order = rng.permutation(n) if shuffle and step_size < n else None
-            total_loss, correct = 0.0, 0
-            if bar is not None:
-                bar.reset()
-                bar.set_description(f"epoch {epoch}/{epochs}")
-            for start in range(0, n, step_size):
-                if order is None:
-                    xb, yb = x[start : start + step_size], y[start : start + step_size]
-                else:
-                    index = order[start : start + step_size]
-                    xb, yb = x[index], y[index]
-                step += 1
-                outputs = model(xb)
-                value = loss(outputs, yb)
-                if not math.isfinite(value):
-                    raise _diverged(value, epoch, step, params, epoch_start)
-                model.backward_params(loss.backward())
-                optimizer.step()
-                count = len(xb)
-                total_loss += value * count
-                if classifies:
-                    correct += correct_count(outputs, yb, loss)
+        with _deferred_interrupt() as interrupted:
+
+            def after_step(value: float, count: int, last: bool) -> None:
                 if bar is not None:
                     bar.update(count)
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-            logs = {"loss": total_loss / n}
-            if classifies:
-                logs["accuracy"] = correct / n
-            if validation_data is not None:
-                logs.update({f"val_{k}": v for k, v in evaluate(model, loss, *validation_data).items()})
-                model.train()
-            for key, value in logs.items():
-                history[key].append(value)
-            history.epochs_run = epoch
-            seconds = time.perf_counter() - epoch_started
-            if progress:
-                log(_summary(epoch, epochs, logs, seconds, n))
-            stop = any(callback(epoch, dict(logs)) is True for callback in callbacks)
-            if patience is not None:
-                watched = logs.get("val_loss", logs["loss"])
-                if watched < best_value:
-                    best_value, waited, history.best_epoch = watched, 0, epoch
-                    best_state = model.state_dict()
-                else:
-                    waited += 1
-                    if waited >= patience:
-                        history.stop_reason = f"early stopping: no improvement for {patience} epochs"
-                        break
-            if stop:
-                history.stop_reason = f"stopped by a callback after epoch {epoch}"
-                break
+                if interrupted.is_set():
+                    raise saver.interrupted()
+                if not last:
+                    saver.step_done()
+
+            while state.epoch < epochs and state.history.stop_reason is None:
+                started = time.perf_counter()
+                if bar is not None:
+                    bar.reset()
+                    bar.set_description(f"epoch {state.epoch + 1}/{epochs}")
+                    bar.update(min(state.batch * size, n))
+                for param, saved in zip(params, epoch_start):
+                    np.copyto(saved, param)
+                try:
+                    train_epoch(state, x, y, size, shuffle, after_step)
+                except DivergenceError as error:
+                    raise _diverged(str(error), params, epoch_start, state.epoch + 1) from None
+                _end_epoch(state, n, validation_data, callbacks)
+                if progress:
+                    log(_summary(state.epoch, epochs, state.logs, time.perf_counter() - started, n))
+                saver.save(finished=state.epoch >= epochs or state.history.stop_reason is not None)
     finally:
         if bar is not None:
             bar.close()
-        history.seconds = time.perf_counter() - started
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+        state.history.seconds = saver.seconds()
+    stopping = state.early_stopping
+    if stopping is not None and stopping.best_weights is not None:
+        model.load_state_dict(stopping.best_weights)
+    return state.history
+
+
+def train_epoch(
+    state: TrainState,
+    x: np.ndarray,
+    y: np.ndarray,
+    size: int,
+    shuffle: bool,
+    after_step: Callable[[float, int, bool], None] | None = None,
+) -> None:
+    """Walk the current epoch's batches of ``size`` samples, from ``state.batch`` on.
+
+    At an epoch boundary the epoch's permutation is drawn first. ``after_step(value, count,
+    last)`` runs after each ``train_step`` with the batch's loss, its size and whether it was
+    the epoch's last batch (``fit`` uses it for the progress bar, Ctrl-C and checkpoints).
+    """
+    n = len(x)
+    if state.batch == 0:
+        state.begin_epoch(n, size, shuffle)
+    for start in range(state.batch * size, n, size):
+        if state.order is None:
+            xb, yb = x[start : start + size], y[start : start + size]
+        else:
+            index = state.order[start : start + size]
+            xb, yb = x[index], y[index]
+        value = train_step(state, xb, yb)
+        if after_step is not None:
+            after_step(value, len(xb), start + size >= n)
+
+
+def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray) -> float:
+    """One step of gradient descent on the batch ``(xb, yb)``; returns the batch's loss.
+
+    Forward, loss, backward (which SETS every gradient), then the optimiser's update in place;
+    the state's counters and the epoch's sums advance with it.
+    """
+    model, loss = state.model, state.loss
+    outputs = model(xb)
+    value = loss(outputs, yb)
+    if not math.isfinite(value):
+        where = f"epoch {state.epoch + 1}, step {state.step + 1}"
+        raise DivergenceError(f"fit: the loss became {value} at {where}")
+    model.backward_params(loss.backward())
+    state.optimizer.step()
+    state.step += 1
+    state.batch += 1
+    state.epoch_loss += value * len(xb)
+    if _classifies(loss):
+        state.epoch_correct += correct_count(outputs, yb, loss)
+    return value
+
+
+def _end_epoch(
+    state: TrainState,
+    n: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: Iterable[Callback],
+) -> None:
+    """Close the epoch: its metrics and validation, the schedule's step, callbacks, early stopping."""
+    logs = {"loss": state.epoch_loss / n}
+    if _classifies(state.loss):
+        logs["accuracy"] = state.epoch_correct / n
+    if validation_data is not None:
+        logs.update({f"val_{k}": v for k, v in evaluate(state.model, state.loss, *validation_data).items()})
+        state.model.train()
+    state.epoch += 1
+    state.batch = 0
+    state.order = None
+    state.logs = logs
+    history = state.history
+    for key, value in logs.items():
+        history[key].append(value)
+    history.epochs_run = state.epoch
+    if state.schedule is not None:
+        state.schedule.step()
+    stop = any(callback(state) is True for callback in callbacks)
+    stopping = state.early_stopping
+    if stopping is not None:
+        watched = logs.get("val_loss", logs["loss"])
+        if watched < stopping.best_value:
+            history.best_epoch = state.epoch
+        if stopping.update(state.model, watched):
+            history.stop_reason = f"early stopping: no improvement for {stopping.patience} epochs"
+            return
+    if stop:
+        history.stop_reason = f"stopped by a callback after epoch {state.epoch}"
+
+
+class _Saver:
+    """Writes the training state to the checkpoint file when one is due; keeps the wall time."""
+
+    def __init__(
+        self,
+        state: TrainState,
+        path: str | Path | None,
+        every: int | None,
+        arguments: dict[str, Any],
+        metadata: Mapping[str, Any] | None,
+    ) -> None:
+        self.state = state
+        self.path = None if path is None else Path(path)
+        self.every = every
+        self.arguments = arguments
+        self.metadata = dict(metadata or {})
+        self.seconds_before = state.history.seconds
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def step_done(self) -> None:
+        if self.every is not None and self.state.step % self.every == 0:
+            self.save(finished=False)
+
+    def save(self, finished: bool) -> bool:
+        """Write the checkpoint (if any); a failed write warns on stderr and keeps the old file."""
+        if self.path is None:
+            return False
+        try:
+            save_checkpoint(self.state, self.path, self.arguments, finished, self.seconds(), self.metadata)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(
+                f"backprop: warning: could not write the checkpoint {self.path} ({reason});"
+                " the previous checkpoint, if any, is kept",
+                file=sys.stderr,
+            )
+            return False
+        return True
+
+    def interrupted(self) -> TrainingInterrupted:
+        state = self.state
+        where = f"fit: interrupted in epoch {state.epoch + 1} after step {state.batch} of the epoch"
+        if self.save(finished=False):
+            message = f"{where}; the checkpoint {self.path} holds the state"
+            return TrainingInterrupted(message, state, self.path)
+        return TrainingInterrupted(f"{where}; no checkpoint was written", state, None)
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C into a flag the loop reads after each step; a second one stops at once.
+
+    Only the main thread can handle signals; elsewhere the flag is never set and Ctrl-C
+    behaves as usual.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        interrupted.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _diverged(
-    value: float, epoch: int, step: int, params: list[np.ndarray], epoch_start: list[np.ndarray]
+    message: str, params: list[np.ndarray], epoch_start: list[np.ndarray], epoch: int
 ) -> DivergenceError:
     """Stop without the step whose loss is not finite; make sure the weights left are finite.
 
@@ -218,14 +389,13 @@ def _diverged(
     itself overflowed are they replaced by the weights the epoch started with (a copy per epoch
     costs nothing; a copy per step would cost a pass over every weight each step).
     """
-    where = f"the loss became {value} at epoch {epoch}, step {step}"
     if all(np.isfinite(param).all() for param in params):
         kept = "the weights of the last step with a finite loss were kept"
     else:
         for param, saved in zip(params, epoch_start):
             np.copyto(param, saved)
         kept = f"the last update overflowed, so the weights from the start of epoch {epoch} were restored"
-    return DivergenceError(f"fit: {where}; training stopped and {kept}. Try a lower learning rate.")
+    return DivergenceError(f"{message}; training stopped and {kept}. Try a lower learning rate.")
 
 
 def _summary(epoch: int, epochs: int, logs: dict[str, float], seconds: float, n: int) -> str:
@@ -255,7 +425,7 @@ def evaluate(
     for ``reduction="mean"``, the total for ``"sum"``.
     """
     _check_batch_size(batch_size, "evaluate")
-    x, y = _check_data(model, x, y, "evaluate")
+    x, y = check_data(model, loss, x, y, "evaluate")
     was_training = model.training
     model.eval()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,32 @@ from ..files import atomic_write
 from . import arguments, data
 from .errors import UserError
 from .report import write_plots
+
+CHECKPOINT = "checkpoint.safetensors"
+#: The options that make a run what it is: saved in its checkpoint, restored by --resume.
+CONFIG_KEYS = (
+    "dataset",
+    "data_dir",
+    "target",
+    "task",
+    "model",
+    "hidden",
+    "activation",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "patience",
+    "seed",
+    "dtype",
+    "test_fraction",
+    "val_fraction",
+    "checkpoint_every",
+)
+DEFAULTS: dict[str, Any] = {}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -95,13 +122,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--val-fraction", type=arguments.fraction, default=0.1, help="share held out for validation (0.1)"
     )
     parser.add_argument("--out", help="run folder (default runs/<timestamp>)")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=arguments.positive_int,
+        help="also write RUN/checkpoint.safetensors every N steps (it is always written after each epoch)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the interrupted run in folder RUN from its checkpoint, with its saved configuration",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.set_defaults(run=run)
+    DEFAULTS.update({key: parser.get_default(key) for key in CONFIG_KEYS})
 
 
 def run(args: argparse.Namespace) -> int:
-    out = _run_folder(args.out)
+    resuming = args.resume is not None
+    if resuming:
+        args = _resumed_arguments(args)
+    out = Path(args.resume) if resuming else _run_folder(args.out)
     dtype = np.dtype(args.dtype)
     dataset = data.load(
         args.dataset,
@@ -112,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         dtype=dtype,
         target=args.target,
         task=args.task,
+        preprocessing=args.saved_preprocessing if resuming else None,
     )
     if args.model == "cnn" and len(dataset.input_shape) != 3:
         raise UserError(
@@ -129,14 +171,11 @@ def run(args: argparse.Namespace) -> int:
         optimizer = bp.SGD(model, lr, momentum=args.momentum, weight_decay=args.weight_decay)
     else:
         optimizer = bp.Adam(model, lr, weight_decay=args.weight_decay)
-    callbacks = []
-    if args.schedule != "none":
-        schedule = (
-            bp.CosineLR(optimizer, args.epochs)
-            if args.schedule == "cosine"
-            else bp.StepLR(optimizer, max(1, args.epochs // 3))
-        )
-        callbacks.append(lambda epoch, logs: schedule.step() and None)
+    schedule = None
+    if args.schedule == "cosine":
+        schedule = bp.CosineLR(optimizer, args.epochs)
+    elif args.schedule == "step":
+        schedule = bp.StepLR(optimizer, max(1, args.epochs // 3))
 
     say = (lambda text: None) if args.quiet else print
     say(
@@ -145,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
     )
     say(f"model: {model}")
     validation = (dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    checkpoint = out / CHECKPOINT
+    if resuming:
+        say(f"resuming from {checkpoint}")
     try:
         history = bp.fit(
             model,
@@ -158,9 +200,29 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=not args.quiet,
             patience=args.patience,
-            callbacks=callbacks,
+            schedule=schedule,
+            checkpoint=checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_metadata={
+                "config": {key: getattr(args, key) for key in CONFIG_KEYS},
+                "preprocessing": dataset.preprocessing,
+            },
+            resume=checkpoint if resuming else None,
         )
     except bp.DivergenceError as error:
+        raise UserError(str(error)) from error
+    except bp.TrainingInterrupted as stop:
+        if stop.checkpoint is None:
+            print(f"backprop: {stop}", file=sys.stderr)
+        else:
+            print(
+                f"backprop: interrupted; the state is in {stop.checkpoint}. Resume with: backprop train"
+                f" --resume {shlex.quote(str(out))}",
+                file=sys.stderr,
+            )
+        return 130
+    except ValueError as error:
+        # Data the library refused before the first step, or a checkpoint it cannot resume from.
         raise UserError(str(error)) from error
     test = bp.evaluate(model, loss, dataset.x_test, dataset.y_test)
     if history.stop_reason:
@@ -220,6 +282,39 @@ def run(args: argparse.Namespace) -> int:
     result = "  ".join(f"test {key} {value:.4f}" for key, value in test.items())
     print(f"{result}  ({history.seconds:.1f}s)  -> {out}")
     return 0
+
+
+def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """The saved configuration of run ``args.resume``, refusing options that would change it."""
+    folder = Path(args.resume)
+    given = [key for key in CONFIG_KEYS if getattr(args, key) != DEFAULTS[key]]
+    if args.out is not None and Path(args.out) != folder:
+        given.append("out")
+    if given:
+        options = ", ".join("--" + key.replace("_", "-") for key in given)
+        raise UserError(f"--resume continues {folder} with its saved configuration; leave out {options}")
+    path = folder / CHECKPOINT
+    if not folder.is_dir():
+        raise UserError(f"--resume {folder}: no such run folder")
+    if (folder / "metrics.json").exists():
+        raise UserError(f"--resume {folder}: this run already finished (its metrics.json is written)")
+    if not path.exists():
+        raise UserError(
+            f"--resume {folder}: no {CHECKPOINT} to resume from (train writes one after every epoch)"
+        )
+    try:
+        saved = bp.read_checkpoint(path).metadata
+        config = {key: saved["config"][key] for key in CONFIG_KEYS}
+        preprocessing = saved["preprocessing"]
+    except (KeyError, TypeError) as error:
+        raise UserError(f"{path}: not a checkpoint written by backprop train (no {error} in it)") from error
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    resumed = argparse.Namespace(**vars(args))
+    for key, value in config.items():
+        setattr(resumed, key, tuple(value) if key == "hidden" and value is not None else value)
+    resumed.saved_preprocessing = preprocessing
+    return resumed
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:

@@ -54,14 +54,10 @@ def _train(
     bp.init.zeros(model.weight)
     bp.init.zeros(model.bias)
     optimizer = bp.SGD(model, lr)
-    callbacks = []
-    if batch_size is not None:
-        schedule = bp.CosineLR(optimizer, epochs)
-        # "and None": fit stops when a callback returns True, and step() returns the new rate
-        callbacks.append(lambda epoch, logs: schedule.step() and None)
+    schedule = None if batch_size is None else bp.CosineLR(optimizer, epochs)
     history = bp.fit(
         model, bp.MSELoss(), optimizer, features, t, epochs=epochs, batch_size=batch_size,
-        seed=seed, progress=False, callbacks=callbacks,
+        seed=seed, progress=False, schedule=schedule,
     )
     return model, history
 

@@ -1,0 +1,112 @@
+"""The training loop's state, in the open: everything ``fit`` needs to continue a run exactly.
+
+``fit`` keeps nothing in local variables that matters after a step. A ``TrainState`` holds the
+model, loss, optimiser and schedule, the shuffling generator, where the loop stands (epochs
+finished, steps taken in the current epoch, the epoch's permutation), the sums of the epoch
+so far, the ``History`` and the early-stopping record. Callbacks receive it; a checkpoint
+(``checkpoint.py``) is this object written to a file, and resuming reads it back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .layers.base import Layer
+from .losses import Loss
+from .optim import LRSchedule, Optimizer
+
+
+class History(dict):
+    """Per-epoch lists ``history["loss"]``, ``["val_loss"]``, ``["accuracy"]``, ``["val_accuracy"]``.
+
+    Accuracy lists stay empty for losses without classes (``MSELoss``). Attributes:
+    ``epochs_run``, ``best_epoch`` (1-based, when early stopping watched a metric),
+    ``stop_reason`` (``None`` when all epochs ran), ``seconds`` (wall time, summed over the
+    sessions of a resumed run).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(loss=[], val_loss=[], accuracy=[], val_accuracy=[])
+        self.epochs_run = 0
+        self.best_epoch: int | None = None
+        self.stop_reason: str | None = None
+        self.seconds = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lists": {key: list(values) for key, values in self.items()},
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "stop_reason": self.stop_reason,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, content: dict[str, Any]) -> History:
+        history = cls()
+        for key, values in content["lists"].items():
+            history[key] = [float(value) for value in values]
+        history.epochs_run = int(content["epochs_run"])
+        history.best_epoch = content["best_epoch"]
+        history.stop_reason = content["stop_reason"]
+        history.seconds = float(content["seconds"])
+        return history
+
+
+@dataclass
+class EarlyStopping:
+    """Stop after ``patience`` epochs without a lower watched loss; keep the best weights.
+
+    The watched value is the validation loss, or the training loss without validation data.
+    """
+
+    patience: int
+    best_value: float = math.inf
+    waited: int = 0
+    best_weights: dict[str, np.ndarray] | None = None
+
+    def update(self, model: Layer, value: float) -> bool:
+        """Record one epoch's ``value``; True when training should stop."""
+        if value < self.best_value:
+            self.best_value, self.waited = value, 0
+            self.best_weights = model.state_dict()
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+
+@dataclass
+class TrainState:
+    """Where a training run stands, between two steps.
+
+    ``epoch`` counts finished epochs and ``batch`` the steps taken in the current one (0 at an
+    epoch boundary); ``step`` counts every step of the run. ``order`` is the current epoch's
+    permutation of the samples (``None`` without shuffling). ``epoch_loss`` and
+    ``epoch_correct`` are the sums over the epoch's batches so far, so a run resumed mid-epoch
+    reports the same epoch metrics as one that was never stopped. ``logs`` holds the metrics
+    of the last finished epoch.
+    """
+
+    model: Layer
+    loss: Loss
+    optimizer: Optimizer
+    rng: np.random.Generator
+    schedule: LRSchedule | None = None
+    early_stopping: EarlyStopping | None = None
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    order: np.ndarray | None = None
+    epoch_loss: float = 0.0
+    epoch_correct: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+
+    def begin_epoch(self, n: int, batch_size: int, shuffle: bool) -> None:
+        """Draw the epoch's permutation and reset its sums (only at an epoch boundary)."""
+        self.order = self.rng.permutation(n) if shuffle and batch_size < n else None
+        self.epoch_loss, self.epoch_correct = 0.0, 0
