@@ -9,6 +9,7 @@
 
 from . import datasets, init
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
+from .checkpoint import read_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .explain import explain
 from .io import load, save
@@ -22,7 +23,6 @@ from .layers.shape import Flatten
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
-from .checkpoint import read_checkpoint
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
 

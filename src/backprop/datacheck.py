@@ -107,7 +107,7 @@ def _check_labels(y: np.ndarray, classes: int, name: str) -> np.ndarray:
             first = int(np.flatnonzero(fractional)[0])
             raise ValueError(
                 f"{name}: class labels must be whole numbers; y holds {int(fractional.sum())} that are not,"
-                f" the first {y[first]!r} at sample {first}"
+                f" the first {float(y[first]):g} at sample {first}"
             )
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":

@@ -194,11 +194,11 @@ def fit(
                     saver.step_done()
 
             while state.epoch < epochs and state.history.stop_reason is None:
-                started = time.perf_counter()
+                started, first = time.perf_counter(), state.batch * size
                 if bar is not None:
                     bar.reset()
                     bar.set_description(f"epoch {state.epoch + 1}/{epochs}")
-                    bar.update(min(state.batch * size, n))
+                    bar.update(min(first, n))
                 for param, saved in zip(params, epoch_start):
                     np.copyto(saved, param)
                 try:
@@ -207,7 +207,8 @@ def fit(
                     raise _diverged(str(error), params, epoch_start, state.epoch + 1) from None
                 _end_epoch(state, n, validation_data, callbacks)
                 if progress:
-                    log(_summary(state.epoch, epochs, state.logs, time.perf_counter() - started, n))
+                    seconds = time.perf_counter() - started
+                    log(_summary(state.epoch, epochs, state.logs, seconds, n - min(first, n)))
                 saver.save(finished=state.epoch >= epochs or state.history.stop_reason is not None)
     finally:
         if bar is not None:
@@ -399,6 +400,7 @@ def _diverged(
 
 
 def _summary(epoch: int, epochs: int, logs: dict[str, float], seconds: float, n: int) -> str:
+    """One line per epoch; ``n`` is the samples trained on in ``seconds`` (fewer in a resumed epoch)."""
     metrics = "  ".join(f"{key} {value:.4f}" for key, value in logs.items())
     return f"epoch {epoch}/{epochs}  {metrics}  {seconds:.2f}s  {n / max(seconds, 1e-9):,.0f} samples/s"
 

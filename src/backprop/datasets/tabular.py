@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -73,7 +75,7 @@ def load_csv(
 
     with open(path, encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file, delimiter=delimiter)
-        rows = ((reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
+        rows = _rows(path, reader)
         names: list[str] | None = None
         if header:
             first = next(rows, None)
@@ -116,6 +118,18 @@ def load_csv(
                 f"{bad[0] + 1}"
             )
     return features, target_values.astype(target_dtype)
+
+
+def _rows(path: Path, reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows with their line numbers; undecodable bytes or a broken quote name the file."""
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, row
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start} cannot be decoded)") from None
+    except csv.Error as error:
+        raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({error})") from None
 
 
 def _is_number(cell: str) -> bool:
