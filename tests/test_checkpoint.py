@@ -242,3 +242,14 @@ def test_callbacks_receive_the_state():
     assert [step for _, step, _ in seen] == [13, 26, 39]
     # The schedule has stepped before the callbacks run: they see the next epoch's rate.
     assert seen[0][2] == round(0.1 * (1 + np.cos(np.pi / 6)) / 2, 6)
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(tmp_path):
+    x, y = blobs()
+    model, opt, _ = setup()
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="fit: checkpoint .*the folder .*nowhere does not exist"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, x, y, checkpoint=tmp_path / "nowhere" / "c.safetensors",
+               progress=False)
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.params[name], value)

@@ -140,6 +140,8 @@ def fit(
     _positive_or_none(checkpoint_every, "checkpoint_every")
     if checkpoint_every is not None and checkpoint is None:
         raise ValueError("fit: checkpoint_every needs checkpoint=PATH, the file to write")
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise ValueError(f"fit: checkpoint {checkpoint}: the folder {Path(checkpoint).parent} does not exist")
     if schedule is not None and schedule.optimizer is not optimizer:
         raise ValueError("fit: the schedule must be built on the optimiser passed to fit")
     x, y = check_data(model, loss, x, y, "fit")
