@@ -248,7 +248,7 @@ def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(tmp_path):
     x, y = blobs()
     model, opt, _ = setup()
     before = model.state_dict()
-    with pytest.raises(ValueError, match="fit: checkpoint .*the folder .*nowhere does not exist"):
+    with pytest.raises(ValueError, match=r"fit: checkpoint .*the folder .*nowhere does not exist"):
         bp.fit(model, bp.SoftmaxCrossEntropy(), opt, x, y, checkpoint=tmp_path / "nowhere" / "c.safetensors",
                progress=False)
     for name, value in before.items():
