@@ -5,6 +5,7 @@ callback reads the resident set size from /proc after every epoch.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +36,10 @@ print(json.dumps({"rss": rss, "epochs": history.epochs_run, "val_accuracy": hist
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc to read the resident set size")
 def test_200_epochs_with_validation_and_checkpoints_keep_memory_flat(tmp_path):
+    # One BLAS thread: on a loaded machine a spinning two-thread pool makes this run 100x slower.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "checkpoint.safetensors")],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     rss = {int(epoch): value for epoch, value in result["rss"].items()}
