@@ -253,3 +253,11 @@ def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(tmp_path):
                progress=False)
     for name, value in before.items():
         np.testing.assert_array_equal(model.params[name], value)
+
+
+def test_numpy_integers_as_arguments_and_metadata_that_is_not_json(tmp_path):
+    path = tmp_path / "checkpoint.safetensors"
+    run(path, epochs=np.int64(1), seed=np.int64(3), patience=np.int64(2))
+    assert bp.read_checkpoint(path).fit_arguments["seed"] == 3
+    with pytest.raises(TypeError, match="checkpoint_metadata must be JSON-serialisable"):
+        run(path, epochs=1, checkpoint_metadata={"array": np.zeros(2)})

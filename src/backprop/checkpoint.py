@@ -82,7 +82,7 @@ def save_checkpoint(
     history["seconds"] = seconds
     content = {
         "fit": dict(fit_arguments),
-        "finished": finished,
+        "finished": bool(finished),
         "epoch": state.epoch,
         "batch": state.batch,
         "step": state.step,

@@ -15,6 +15,7 @@ bit-identical results.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import signal
 import sys
@@ -167,8 +168,8 @@ def fit(
         "epochs": int(epochs),
         "batch_size": None if batch_size is None else int(batch_size),
         "shuffle": bool(shuffle),
-        "seed": seed,
-        "patience": patience,
+        "seed": None if seed is None else int(seed),
+        "patience": None if patience is None else int(patience),
         "samples": n,
         "steps_per_epoch": math.ceil(n / size),
         "sample_shape": list(x.shape[1:]),
@@ -324,6 +325,10 @@ class _Saver:
         self.every = every
         self.arguments = arguments
         self.metadata = dict(metadata or {})
+        try:
+            json.dumps(self.metadata)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
         self.seconds_before = state.history.seconds
         self.started = time.perf_counter()
 
