@@ -19,8 +19,8 @@ from .workloads import (
     Data,
     Spec,
     Trial,
-    _timed,
-    _warm_spec,
+    timed,
+    warm_spec,
 )
 
 
@@ -74,10 +74,10 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
     def infer(state: tuple[bp.Sequential, bp.SGD]) -> None:
         bp.predict(state[0], x, batch_size=spec.batch_size, probabilities=False)
 
-    return lambda: _timed(setup, train if spec.train else infer)
+    return lambda: timed(setup, train if spec.train else infer)
 
 
 def ours_trial(spec: Spec, data: Data, threads: int) -> Trial:
     """Our library through ``bp.fit`` / ``bp.predict`` (``threads`` is NumPy's BLAS's own)."""
-    measure, warm = _ours_run(spec, data), _ours_run(_warm_spec(spec), data)
+    measure, warm = _ours_run(spec, data), _ours_run(warm_spec(spec), data)
     return Trial(measure, warm)
