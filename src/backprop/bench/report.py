@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from typing import Any
 
 from ..tables import format_table
+from .results import Results
 from .workloads import FRAMEWORKS, NAMES, TIMED, flops_per_sample, spec_of
-
-if TYPE_CHECKING:
-    from .runner import Results
 
 CORETYPE_WARNING = (
     "OPENBLAS_CORETYPE={value} is set: NumPy's GEMM is forced to that core type's kernels "
@@ -271,3 +270,14 @@ def sweep_series(results: Results) -> dict[str, list[float]]:
             )
         series[framework] = values
     return series
+
+
+def results_json(results: Results) -> dict[str, Any]:
+    """A JSON-ready dict: every raw timing, the environment, and the summary rows."""
+    content = asdict(results)
+    content["sizes"]["sweep_samples"] = {
+        str(b): results.sizes.sweep_samples(b) for b in results.sizes.sweep_batches
+    }
+    content["peak_gflops"] = results.peak_gflops
+    content["summary"] = summary(results)
+    return content
