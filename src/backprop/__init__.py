@@ -8,6 +8,7 @@
 """
 
 from . import datasets, init
+from ._version import __version__ as __version__
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
 from .dtypes import get_default_dtype, set_default_dtype
 from .explain import explain
@@ -23,8 +24,6 @@ from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCros
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
 from .training import DivergenceError, History, evaluate, fit, predict
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SGD",
