@@ -100,7 +100,7 @@ class StepTrace:
     applied: bool
 
 
-def is_elementwise(layer: Layer) -> bool:
+def _is_elementwise(layer: Layer) -> bool:
     """An activation whose Jacobian is diagonal, so that ``sigma'`` is one array (not Softmax)."""
     return isinstance(layer, Activation) and layer.derivative is not None
 
@@ -155,7 +155,7 @@ def trace_step(
         record.gy = gy
         gx = record.layer.backward(gy)
         record.grads = {name: g.copy() for name, g in record.layer.grads.items()}
-        if is_elementwise(record.layer):
+        if _is_elementwise(record.layer):
             # The Jacobian is diagonal, so backward applied to ones is sigma'(z) itself.
             record.derivative = record.layer.backward(np.ones_like(record.y))
         record.gx = gx.copy()
