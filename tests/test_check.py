@@ -85,3 +85,23 @@ def test_jacobian_matches_finite_differences_of_a_model():
 def test_jacobian_rejects_losses():
     with pytest.raises(TypeError, match="expected a layer or model, got MSELoss"):
         bp.jacobian(bp.MSELoss(), np.ones((1, 1)))
+
+
+def test_the_public_helpers_that_explain_shares():
+    from backprop.check import ATOL, RTOL, central_difference, passes, random_direction, random_rewind
+
+    w = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    v = random_direction(np.random.default_rng(0), w.shape)
+    assert v.dtype == F64 and np.linalg.norm(v) == pytest.approx(1.0)
+    before = w.copy()
+    # L = sum(w^2) is quadratic, so the central difference is exact up to rounding: <2w, v>
+    numeric = central_difference(lambda: float(np.sum(w.astype(F64) ** 2)), w, v, 1e-3)
+    assert numeric == pytest.approx(float(np.sum(2 * before * v)), rel=1e-3)
+    np.testing.assert_array_equal(w, before)  # restored exactly
+    assert passes(RTOL, 1.0) and passes(1.0, ATOL) and not passes(2 * RTOL, 2 * ATOL)
+    dropout = bp.Sequential(bp.Dropout(0.5, rng=1))
+    rewind = random_rewind(dropout)
+    first = dropout(np.ones((4, 8)))
+    assert not np.array_equal(dropout(np.ones((4, 8))), first)  # a new mask each pass...
+    rewind()
+    np.testing.assert_array_equal(dropout(np.ones((4, 8))), first)  # ...unless rewound

@@ -159,3 +159,11 @@ def test_errors_name_the_loss_and_the_shapes():
         bp.MSELoss("avg")
     with pytest.raises(ValueError, match="backward called before the loss was computed"):
         bp.MSELoss().backward()
+
+
+def test_one_hot_rows():
+    from backprop.losses import one_hot
+
+    t = one_hot(np.array([2, 0]), 3, np.float32)
+    assert t.dtype == np.float32
+    np.testing.assert_array_equal(t, [[0, 0, 1], [1, 0, 0]])

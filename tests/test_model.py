@@ -34,6 +34,23 @@ def test_params_and_grads_are_the_layers_arrays():
     np.testing.assert_array_equal(model[0].weight, model.params["0.weight"])
 
 
+def test_params_and_grads_are_built_once_and_append_extends_them():
+    model = mlp()
+    params, grads = model.params, model.grads
+    assert model.params is params and model.grads is grads  # ordinary dicts, not rebuilt per access
+    assert model.dtype == F64 and bp.ReLU().dtype is None
+    extra = bp.Linear(4, 3, dtype=F64)
+    assert model.append(extra) is model
+    assert model.params is params and len(model) == 5 and model[4] is extra
+    assert list(params)[-2:] == ["4.weight", "4.bias"]
+    assert params["4.weight"] is extra.weight and grads["4.bias"] is extra.grads["bias"]
+    assert model(np.ones((2, 6))).shape == (2, 3)
+    with pytest.raises(AttributeError):
+        model.layers.append(bp.ReLU())  # a tuple: growing a model goes through append
+    with pytest.raises(TypeError, match="Sequential: argument 5 must be a backprop layer, got str"):
+        model.append("relu")
+
+
 def test_nested_sequential_keys():
     model = bp.Sequential(bp.Sequential(bp.Linear(2, 2)), bp.ReLU(), bp.Linear(2, 1))
     assert list(model.params) == ["0.0.weight", "0.0.bias", "2.weight", "2.bias"]

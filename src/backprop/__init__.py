@@ -8,6 +8,7 @@
 """
 
 from . import datasets, init
+from ._version import __version__ as __version__
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
 from .checkpoint import read_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
@@ -25,8 +26,6 @@ from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SGD",

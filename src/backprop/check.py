@@ -5,6 +5,10 @@ derivative the backward pass implies, ``<dL/dq, v>``, with the central differenc
 ``(L(q + h v) - L(q - h v)) / 2h``, for the input and for every parameter ``q``. The scalar
 ``L`` is ``sum(r * component(x))`` for a fixed random ``r`` (so the backward receives
 ``dL/dy = r``), or the loss itself when a loss and targets are given.
+
+The pieces are public for every other check (``bp.explain`` uses them): ``central_difference``,
+``random_direction``, ``random_rewind`` (Dropout's masks held still), ``relative_error`` and
+the pass rule ``passes`` with its thresholds ``RTOL``, ``ATOL``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ import numpy as np
 from .layers.base import Layer
 from .losses import Loss
 from .random import as_generator
+from .tables import format_table
+
+# The pass rule of every check (``passes``): a relative error of at most RTOL, or an absolute
+# one of at most ATOL, for gradients that are zero, where any relative error is noise.
+RTOL = 1e-5
+ATOL = 1e-8
 
 
 class GradcheckError(AssertionError):
@@ -35,14 +45,14 @@ class GradcheckResult:
     component: str
     relative_errors: dict[str, float] = field(default_factory=dict)
     absolute_errors: dict[str, float] = field(default_factory=dict)
-    rtol: float = 1e-5
-    atol: float = 1e-8
+    rtol: float = RTOL
+    atol: float = ATOL
 
     def failures(self) -> list[str]:
         return [
             name
             for name, relative in self.relative_errors.items()
-            if relative > self.rtol and self.absolute_errors[name] > self.atol
+            if not passes(relative, self.absolute_errors[name], self.rtol, self.atol)
         ]
 
     @property
@@ -51,24 +61,69 @@ class GradcheckResult:
 
     def __str__(self) -> str:
         failed = set(self.failures())
-        width = max([len("quantity"), *map(len, self.relative_errors)])
-        lines = [
-            f"gradcheck {self.component}",
-            f"  {'quantity':<{width}}  {'relative error':>14}  {'absolute error':>14}  result",
+        rows = [
+            [name, f"{relative:.3e}", f"{self.absolute_errors[name]:.3e}", "FAIL" if name in failed else "ok"]
+            for name, relative in self.relative_errors.items()
         ]
-        for name, relative in self.relative_errors.items():
-            verdict = "FAIL" if name in failed else "ok"
-            lines.append(
-                f"  {name:<{width}}  {relative:>14.3e}  {self.absolute_errors[name]:>14.3e}  {verdict}"
-            )
-        return "\n".join(lines)
+        header = ["quantity", "relative error", "absolute error", "result"]
+        table = format_table(header, rows, "lrrl", rule=False, indent="  ")
+        return "\n".join([f"gradcheck {self.component}", *table])
 
 
-def _random_generators(component: Layer | Loss) -> list[np.random.Generator]:
-    if not isinstance(component, Layer):
-        return []
-    layers = component.modules()
-    return [layer.rng for layer in layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+def passes(relative: float, absolute: float, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """gradcheck's rule: a small relative error, or a tiny absolute one (where the gradient is 0)."""
+    return relative <= rtol or absolute <= atol
+
+
+def relative_error(analytic: float, numeric: float) -> float:
+    """``|analytic - numeric| / max(|analytic|, |numeric|)``, and 0 where both are 0."""
+    return abs(analytic - numeric) / max(abs(analytic), abs(numeric), np.finfo(np.float64).tiny)
+
+
+def random_direction(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A random unit vector ``v`` of ``shape`` (float64): normal draws divided by their norm."""
+    v = rng.standard_normal(shape)
+    v /= np.linalg.norm(v)
+    return v
+
+
+def central_difference(
+    value: Callable[[], float], array: np.ndarray, direction: np.ndarray, eps: float
+) -> float:
+    """``(L(q + h v) - L(q - h v)) / 2h`` for ``L = value()``, moving ``array`` (``q``) in place.
+
+    ``array`` is an input or a parameter that ``value`` reads; it is restored exactly after.
+    A float32 ``array`` takes the float64 step rounded to its dtype.
+    """
+    original = array.copy()
+    try:
+        values = []
+        for sign in (1.0, -1.0):
+            np.copyto(array, original + sign * eps * direction, casting="unsafe")
+            values.append(value())
+    finally:
+        np.copyto(array, original)
+    return (values[0] - values[1]) / (2 * eps)
+
+
+def random_rewind(component: Layer | Loss) -> Callable[[], None]:
+    """A function that puts every random generator inside ``component`` back to its state now.
+
+    Dropout draws a new mask at every forward pass; calling the returned function before each
+    evaluation makes all of them draw the same masks, so finite differences see one function.
+    """
+    layers = component.modules() if isinstance(component, Layer) else []
+    states = [
+        (layer.rng, layer.rng.bit_generator.state)
+        for layer in layers
+        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+    ]
+
+    def rewind() -> None:
+        for generator, state in states:
+            generator.bit_generator.state = state
+
+    return rewind
 
 
 def gradcheck(
@@ -78,8 +133,8 @@ def gradcheck(
     *,
     loss: Loss | None = None,
     eps: float = 1e-6,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     directions: int = 3,
     rng: int | np.random.Generator | None = 0,
     raise_on_failure: bool = True,
@@ -115,13 +170,12 @@ def gradcheck(
                     " build the component with dtype=np.float64"
                 )
     generator = as_generator(rng)
-    rewind = [(g, g.bit_generator.state) for g in _random_generators(component)]
+    rewind = random_rewind(component)
     output_weights: list[np.ndarray] = []
 
     def scalar(x_value: np.ndarray) -> tuple[float, np.ndarray]:
         """The checked scalar and its analytic dL/dx (which also sets the parameter grads)."""
-        for g, state in rewind:
-            g.bit_generator.state = state
+        rewind()
         if is_loss:
             value = component(x_value, targets)
             return value, component.backward()
@@ -140,17 +194,16 @@ def gradcheck(
         analytic.update({name: g.copy() for name, g in component.grads.items()})
         quantities.update(component.params)
 
+    probed_x = quantities["input"]  # perturbed in place when the input itself is probed
     result = GradcheckResult(str(component), rtol=rtol, atol=atol)
     for name, array in quantities.items():
         worst_relative = worst_absolute = 0.0
         for _ in range(directions):
-            direction = generator.standard_normal(array.shape)
-            direction /= np.linalg.norm(direction)
-            numeric = _central_difference(scalar, quantities["input"], array, direction, eps)
+            direction = random_direction(generator, array.shape)
+            numeric = central_difference(lambda: scalar(probed_x)[0], array, direction, eps)
             expected = float(np.sum(analytic[name] * direction))
             absolute = abs(numeric - expected)
-            relative = absolute / max(abs(numeric), abs(expected), np.finfo(np.float64).tiny)
-            worst_relative = max(worst_relative, relative)
+            worst_relative = max(worst_relative, relative_error(expected, numeric))
             worst_absolute = max(worst_absolute, absolute)
         result.relative_errors[name] = worst_relative
         result.absolute_errors[name] = worst_absolute
@@ -158,25 +211,6 @@ def gradcheck(
     if raise_on_failure and not result.passed:
         raise GradcheckError(str(result))
     return result
-
-
-def _central_difference(
-    scalar: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    x: np.ndarray,
-    array: np.ndarray,
-    direction: np.ndarray,
-    eps: float,
-) -> float:
-    """``(L(q + h v) - L(q - h v)) / 2h``; ``array`` is ``x`` itself or a parameter, restored after."""
-    original = array.copy()
-    try:
-        values = []
-        for sign in (1.0, -1.0):
-            np.copyto(array, original + sign * eps * direction)
-            values.append(scalar(x)[0])
-    finally:
-        np.copyto(array, original)
-    return (values[0] - values[1]) / (2 * eps)
 
 
 def jacobian(component: Layer, x: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ def check_data(
         raise ValueError(f"{name}: the data set is empty")
     if x.dtype.kind not in "fiub":
         raise TypeError(f"{name}: x must hold numbers, got dtype {x.dtype}")
-    dtype = model._dtype()
+    dtype = model.dtype
     if dtype is not None and x.dtype != dtype:
         # One conversion here instead of an error per batch: the data follow the model.
         x = x.astype(dtype)

@@ -29,6 +29,7 @@ import numpy as np
 import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
+from ._version import __version__
 from .files import atomic_write
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
@@ -88,7 +89,7 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "backprop_version": _backprop_version(),
+        "backprop_version": __version__,
         "architecture": json.dumps({"type": type(model).__name__, "config": model.config()}),
         "output_transform": model.output_transform or "",
         "user": _dump_user_metadata(metadata),
@@ -191,12 +192,6 @@ def _dump_user_metadata(metadata: Mapping[str, Any] | None) -> str:
         raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from error
 
 
-def _backprop_version() -> str:
-    # Imported here because the package's __init__ imports this module before it sets
-    # __version__.
-    from . import __version__
-
-    return __version__
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -231,7 +226,7 @@ def _check_format(name: str, header: dict[str, str]) -> None:
     if version not in SUPPORTED_FORMAT_VERSIONS:
         raise ValueError(
             f"{name}: the file has backprop format version {version!r}, this backprop"
-            f" ({_backprop_version()}) reads version {', '.join(SUPPORTED_FORMAT_VERSIONS)};"
+            f" ({__version__}) reads version {', '.join(SUPPORTED_FORMAT_VERSIONS)};"
             " a newer backprop may read it"
         )
 

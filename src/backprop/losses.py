@@ -17,6 +17,13 @@ import numpy as np
 _REDUCTIONS = ("mean", "sum")
 
 
+def one_hot(labels: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
+    """Integer labels ``(N,)`` in ``[0, classes)`` as rows ``t_n = e_{labels[n]}``, shape ``(N, classes)``."""
+    t = np.zeros((len(labels), classes), dtype)
+    t[np.arange(len(labels)), labels] = 1
+    return t
+
+
 class Loss:
     """Base: checks the reduction, keeps what ``backward`` needs from the last call."""
 
@@ -140,9 +147,7 @@ class CrossEntropy(Loss):
         self._check_outputs(outputs, 2, "(N, C)")
         t = self._class_targets(outputs, targets)
         if t.ndim == 1:
-            one_hot = np.zeros_like(outputs)
-            one_hot[np.arange(outputs.shape[0]), t] = 1
-            t = one_hot
+            t = one_hot(t, outputs.shape[1], outputs.dtype)
         p = np.maximum(outputs, np.finfo(outputs.dtype).tiny)
         scale = self._scale(outputs.shape[0])
         value = -float(np.sum(t * np.log(p))) * scale

@@ -15,18 +15,34 @@ class Sequential(Layer):
 
     Each layer's backward receives the gradient its successor returned, which is the chain
     rule of the seeds: ``dL/dx = sum over y a step ahead of x of dL/dy dy/dx``.
-    ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"`` (``"0.weight"``), holding the
-    layers' own arrays, so an optimiser updating ``model.params`` updates the layers.
+    ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"`` (``"0.weight"``), built once
+    (and by ``append``) around the layers' own arrays, so an optimiser updating
+    ``model.params`` updates the layers.
     """
 
     def __init__(self, *layers: Layer) -> None:
-        self.training = True
-        for index, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(
-                    f"Sequential: argument {index} must be a backprop layer, got {type(layer).__name__}"
-                )
-        self.layers = list(layers)
+        super().__init__()
+        self.layers: tuple[Layer, ...] = ()
+        for layer in layers:
+            self.append(layer)
+
+    def append(self, layer: Layer) -> Sequential:
+        """Add ``layer`` at the end; its arrays join ``params``/``grads`` as ``"<index>.<name>"``.
+
+        ``layers`` is a tuple, so this is the one way to grow a model and the flat dicts stay
+        complete. An optimiser keeps the parameters it was made with: make it after the last
+        append. Returns the model itself.
+        """
+        index = len(self.layers)
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential: argument {index} must be a backprop layer, got {type(layer).__name__}"
+            )
+        self.layers = (*self.layers, layer)
+        for name, array in layer.params.items():
+            self.params[f"{index}.{name}"] = array
+            self.grads[f"{index}.{name}"] = layer.grads[name]
+        return self
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
@@ -49,21 +65,6 @@ class Sequential(Layer):
             gy = layer.backward(gy)
         if first < len(self.layers):
             self.layers[first].backward_params(gy)
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return self._flatten("params")
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        return self._flatten("grads")
-
-    def _flatten(self, attribute: str) -> dict[str, np.ndarray]:
-        return {
-            f"{index}.{name}": array
-            for index, layer in enumerate(self.layers)
-            for name, array in getattr(layer, attribute).items()
-        }
 
     def modules(self) -> Iterator[Layer]:
         yield self

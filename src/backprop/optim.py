@@ -158,7 +158,7 @@ class Optimizer:
         self.model = model
         self.lr = _positive(owner, "lr", lr)
         self.t = 0
-        # Cached once: a Sequential rebuilds its dicts on each access, around the same arrays.
+        # Parallel lists in one fixed order, zipped with the state buffers at every step.
         self.names = list(params)
         self._params = [params[name] for name in self.names]
         self._grads = [grads[name] for name in self.names]

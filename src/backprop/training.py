@@ -467,7 +467,7 @@ def predict(
     """
     _check_batch_size(batch_size, "predict")
     x = np.asarray(x)
-    dtype = model._dtype()
+    dtype = model.dtype
     if dtype is not None and x.dtype != dtype:
         x = x.astype(dtype)
     was_training = model.training

@@ -44,8 +44,9 @@ The package, one concept per module:
 ``trials``         ``TRIALS``: each framework's trial by name
 ``machine``        CPU, cores, BLAS, versions (``environment``) and ``gemm_peak``
 ``memory``         ``memory_peak``, run in a fresh process per framework
-``runner``         ``Results`` and ``run``: warm-ups, interleaved rounds, memory
-``report``         ``summary``, ``format_report``, ``sweep_series``
+``results``        ``Results``: every raw timing of a run, its medians
+``runner``         ``run``: warm-ups, interleaved rounds, memory
+``report``         ``summary``, ``format_report``, ``sweep_series``, ``results_json``
 ``__main__``       ``python -m backprop.bench --memory FRAMEWORK`` (the memory subprocess)
 =================  ==============================================================================
 """
@@ -57,8 +58,9 @@ from .machine import environment, framework_version, gemm_peak
 from .memory import memory_peak
 from .ours import ours_trial
 from .pytorch import torch_trial
-from .report import format_report, summary, sweep_series
-from .runner import Results, blas_threads_limited, run
+from .report import format_report, results_json, summary, sweep_series
+from .results import Results
+from .runner import blas_threads_limited, run
 from .workloads import (
     FRAMEWORKS,
     FULL,
@@ -105,6 +107,7 @@ __all__ = [
     "make_data",
     "memory_peak",
     "ours_trial",
+    "results_json",
     "run",
     "spec_of",
     "summary",

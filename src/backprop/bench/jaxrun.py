@@ -24,8 +24,8 @@ from .workloads import (
     Data,
     Spec,
     Trial,
-    _timed,
-    _warm_spec,
+    timed,
+    warm_spec,
 )
 
 
@@ -133,7 +133,7 @@ def jax_trial(spec: Spec, data: Data, threads: int) -> Trial:
         def infer(params: Any) -> None:
             jax.block_until_ready(jnp.concatenate([compiled(params, xj, s) for s in range(0, n, b)]))
 
-        measure = lambda: _timed(fresh, infer)  # noqa: E731
+        measure = lambda: timed(fresh, infer)  # noqa: E731
         return Trial(measure, measure, compile_seconds)
 
     if spec.model != "mlp":
@@ -159,10 +159,10 @@ def jax_trial(spec: Spec, data: Data, threads: int) -> Trial:
                 params = compiled[len(index)](params, xj, yj, index)
             jax.block_until_ready(params)
 
-        warm = _warm_spec(spec).samples
+        warm = warm_spec(spec).samples
         return Trial(
-            lambda: _timed(fresh, train_steps),
-            lambda: _timed(fresh, lambda p: train_steps(p, warm)),
+            lambda: timed(fresh, train_steps),
+            lambda: timed(fresh, lambda p: train_steps(p, warm)),
             compile_seconds,
         )
 
@@ -182,6 +182,6 @@ def jax_trial(spec: Spec, data: Data, threads: int) -> Trial:
     started = time.perf_counter()
     compiled_epoch = jax.jit(epoch).lower(fresh(), xj, yj, key).compile()
     compile_seconds = time.perf_counter() - started
-    measure = lambda: _timed(fresh, lambda p: jax.block_until_ready(compiled_epoch(p, xj, yj, key)))  # noqa: E731
+    measure = lambda: timed(fresh, lambda p: jax.block_until_ready(compiled_epoch(p, xj, yj, key)))  # noqa: E731
     # The whole epoch is one program, so its warm-up is one untimed epoch.
     return Trial(measure, measure, compile_seconds)

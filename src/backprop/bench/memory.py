@@ -67,9 +67,10 @@ def memory_peak(framework: str, samples: int = 60_000, threads: int | None = Non
     }
 
 
-def _memory_in_subprocess(
+def memory_in_subprocess(
     framework: str, samples: int, threads: int, limit_blas: int | None
 ) -> dict[str, Any]:
+    """``memory_peak`` of ``framework`` in a fresh Python process; ``{"error": message}`` if it fails."""
     command = [sys.executable, "-m", "backprop.bench", "--memory", framework, "--samples", str(samples)]
     command += ["--threads", str(threads)] + ([] if limit_blas is None else ["--limit-blas"])
     try:

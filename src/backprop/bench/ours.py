@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import numpy as np
 
 import backprop as bp
 
+from ..architectures import build
 from .workloads import (
     CLASSES,
-    CNN_CHANNELS,
     CNN_HIDDEN,
     IMAGE,
     MLP,
@@ -19,33 +18,16 @@ from .workloads import (
     Data,
     Spec,
     Trial,
-    _timed,
-    _warm_spec,
+    timed,
+    warm_spec,
 )
 
 
-def _our_model(kind: str) -> bp.Sequential:
-    rng = np.random.default_rng(0)
-    f32 = np.float32
-    if kind == "cnn":
-        (c0, c1, c2), flat = CNN_CHANNELS, CNN_CHANNELS[2] * (IMAGE // 4) ** 2
-        return bp.Sequential(
-            bp.Conv2d(c0, c1, 3, padding=1, dtype=f32, rng=rng),
-            bp.ReLU(),
-            bp.MaxPool2d(2),
-            bp.Conv2d(c1, c2, 3, padding=1, dtype=f32, rng=rng),
-            bp.ReLU(),
-            bp.MaxPool2d(2),
-            bp.Flatten(),
-            bp.Linear(flat, CNN_HIDDEN, dtype=f32, rng=rng),
-            bp.ReLU(),
-            bp.Linear(CNN_HIDDEN, CLASSES, dtype=f32, rng=rng),
-        )
-    sizes, activation = (SIGMOID_MLP, bp.Sigmoid) if kind == "sigmoid-mlp" else (MLP, bp.ReLU)
-    layers: list[bp.Layer] = []
-    for a, b in itertools.pairwise(sizes):
-        layers += [bp.Linear(a, b, dtype=f32, rng=rng), activation()]
-    return bp.Sequential(*layers[:-1])
+def our_model(kind: str) -> bp.Sequential:
+    """The workload's network, float32, seed 0: ``architectures.build``, as ``backprop train`` builds it."""
+    input_shape = (1, IMAGE, IMAGE) if kind == "cnn" else (IMAGE * IMAGE,)
+    hidden = {"cnn": (CNN_HIDDEN,), "mlp": MLP[1:-1], "sigmoid-mlp": SIGMOID_MLP[1:-1]}[kind]
+    return build(kind, input_shape, CLASSES, hidden, dtype=np.float32, rng=0)
 
 
 def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
@@ -54,7 +36,7 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
         x = x.reshape(len(x), -1)  # a view: the MLPs take (N, 784)
 
     def setup() -> tuple[bp.Sequential, bp.SGD]:
-        model = _our_model(spec.model)
+        model = our_model(spec.model)
         return model, bp.SGD(model, spec.lr)
 
     def train(state: tuple[bp.Sequential, bp.SGD]) -> None:
@@ -74,10 +56,10 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
     def infer(state: tuple[bp.Sequential, bp.SGD]) -> None:
         bp.predict(state[0], x, batch_size=spec.batch_size, probabilities=False)
 
-    return lambda: _timed(setup, train if spec.train else infer)
+    return lambda: timed(setup, train if spec.train else infer)
 
 
 def ours_trial(spec: Spec, data: Data, threads: int) -> Trial:
     """Our library through ``bp.fit`` / ``bp.predict`` (``threads`` is NumPy's BLAS's own)."""
-    measure, warm = _ours_run(spec, data), _ours_run(_warm_spec(spec), data)
+    measure, warm = _ours_run(spec, data), _ours_run(warm_spec(spec), data)
     return Trial(measure, warm)

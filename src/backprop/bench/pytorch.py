@@ -19,8 +19,8 @@ from .workloads import (
     Data,
     Spec,
     Trial,
-    _timed,
-    _warm_spec,
+    timed,
+    warm_spec,
 )
 
 
@@ -76,7 +76,7 @@ def _torch_run(torch: Any, spec: Spec, data: Data) -> Callable[[], float]:
         with torch.inference_mode():
             torch.cat([model(X[start : start + b]) for start in range(0, n, b)])
 
-    return lambda: _timed(setup, train if spec.train else infer)
+    return lambda: timed(setup, train if spec.train else infer)
 
 
 def torch_trial(spec: Spec, data: Data, threads: int) -> Trial:
@@ -84,5 +84,5 @@ def torch_trial(spec: Spec, data: Data, threads: int) -> Trial:
     import torch
 
     torch.set_num_threads(threads)
-    measure, warm = _torch_run(torch, spec, data), _torch_run(torch, _warm_spec(spec), data)
+    measure, warm = _torch_run(torch, spec, data), _torch_run(torch, warm_spec(spec), data)
     return Trial(measure, warm)

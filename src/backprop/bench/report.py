@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from typing import Any
 
+from ..tables import format_table
+from .results import Results
 from .workloads import FRAMEWORKS, NAMES, TIMED, flops_per_sample, spec_of
-
-if TYPE_CHECKING:
-    from .runner import Results
 
 CORETYPE_WARNING = (
     "OPENBLAS_CORETYPE={value} is set: NumPy's GEMM is forced to that core type's kernels "
@@ -147,18 +147,6 @@ def _met(checks: dict[str, bool | None]) -> str:
     return text + (f"; {', '.join(missing)} n/a" if missing else "")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, ["-" * w for w in widths], *rows]:
-        cells = [row[0].ljust(widths[0])] + [
-            cell.rjust(width) for cell, width in zip(row[1:-2], widths[1:-2])
-        ]
-        cells += [row[-2].ljust(widths[-2]), row[-1]]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
 def _cell(results: Results, framework: str, workload: str, value: float | None, unit: str) -> str:
     if framework not in results.frameworks:
         return "-"
@@ -189,7 +177,7 @@ def format_report(results: Results) -> str:
         cells += [f"{100 * share:.1f}%" if share is not None else "-", row["target"], _met(row["checks"])]
         table.append(cells)
     if table:
-        out += _table(header, table)
+        out += format_table(header, table, "l" + "r" * (len(header) - 3) + "ll")
         out.append(
             f"medians of {results.rounds} interleaved round(s); ratios are ours / theirs in the row's unit "
             "(lower is better, except W4 samples/s)"
@@ -218,15 +206,8 @@ def format_report(results: Results) -> str:
             [NAMES[f]] + [_number(v, "samples/s") for v in values]
             for f, values in sweep_series(results).items()
         ]
-        widths = [
-            max(len(r[i]) for r in [["batch", *map(str, batches)], *sweep_rows])
-            for i in range(len(batches) + 1)
-        ]
-        for row in [["batch", *map(str, batches)], *sweep_rows]:
-            out.append(
-                "  "
-                + "  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])])
-            )
+        header = ["batch", *map(str, batches)]
+        out += format_table(header, sweep_rows, "l" + "r" * len(batches), rule=False, indent="  ")
     if results.memory:
         data_mb = next((m["data_mb"] for m in results.memory.values() if "data_mb" in m), None)
         parts = []
@@ -289,3 +270,14 @@ def sweep_series(results: Results) -> dict[str, list[float]]:
             )
         series[framework] = values
     return series
+
+
+def results_json(results: Results) -> dict[str, Any]:
+    """A JSON-ready dict: every raw timing, the environment, and the summary rows."""
+    content = asdict(results)
+    content["sizes"]["sweep_samples"] = {
+        str(b): results.sizes.sweep_samples(b) for b in results.sizes.sweep_batches
+    }
+    content["peak_gflops"] = results.peak_gflops
+    content["summary"] = summary(results)
+    return content

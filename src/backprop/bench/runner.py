@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .machine import environment, framework_version, gemm_peak
-from .memory import _memory_in_subprocess
-from .report import summary
+from .memory import memory_in_subprocess
+from .results import Results
 from .trials import TRIALS
 from .workloads import (
     FRAMEWORKS,
@@ -31,43 +29,6 @@ from .workloads import (
     make_data,
     spec_of,
 )
-
-
-@dataclass
-class Results:
-    """Everything one run measured, raw (per round) and as written to ``--json``."""
-
-    sizes: Sizes
-    rounds: int
-    workloads: list[str]
-    frameworks: list[str]
-    environment: dict[str, Any]
-    status: dict[str, str] = field(default_factory=dict)  # framework -> "ok", "not installed", error
-    gemm: list[dict[str, Any]] = field(default_factory=list)  # one per round
-    seconds: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # workload -> fw -> rounds
-    errors: dict[str, dict[str, str]] = field(default_factory=dict)  # workload -> fw -> message
-    compile_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
-    sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fw -> batch -> rounds
-    memory: dict[str, dict[str, Any]] = field(default_factory=dict)
-    wall_seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: every raw timing, the environment, and the summary rows."""
-        content = asdict(self)
-        content["sizes"]["sweep_samples"] = {
-            str(b): self.sizes.sweep_samples(b) for b in self.sizes.sweep_batches
-        }
-        content["peak_gflops"] = self.peak_gflops
-        content["summary"] = summary(self)
-        return content
-
-    @property
-    def peak_gflops(self) -> float | None:
-        return max((g["gflops"] for g in self.gemm), default=None)
-
-    def median(self, workload: str, framework: str) -> float | None:
-        values = self.seconds.get(workload, {}).get(framework)
-        return statistics.median(values) if values else None
 
 
 def blas_threads_limited(threads: int | None) -> contextlib.AbstractContextManager[Any]:
@@ -174,7 +135,7 @@ def _run(
     if "memory" in workloads:
         for framework in live:
             log(f"memory: {NAMES[framework]} (a fresh process)")
-            results.memory[framework] = _memory_in_subprocess(framework, sizes.data, threads, requested)
+            results.memory[framework] = memory_in_subprocess(framework, sizes.data, threads, requested)
     results.environment["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     results.wall_seconds = time.perf_counter() - started
     return results

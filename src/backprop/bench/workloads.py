@@ -132,7 +132,7 @@ def spec_of(workload: str, sizes: Sizes) -> Spec:
     raise ValueError(f"spec_of: {workload!r} is not a timed workload; choose one of {', '.join(TIMED)}")
 
 
-def _warm_spec(spec: Spec) -> Spec:
+def warm_spec(spec: Spec) -> Spec:
     """A few whole batches (at least 256 samples), plus the timed run's last short batch if it has one.
 
     Every shape the timed run uses then runs once before timing, so first-call costs (thread
@@ -176,7 +176,7 @@ class Trial:
     compile_seconds: float | None = None
 
 
-def _timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> float:
+def timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> float:
     """Seconds of ``work(setup())``, the setup and a garbage collection left out."""
     state = setup()
     gc.collect()

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     results = bench.run(workloads, args.frameworks, rounds, sizes, log=_progress, threads=args.threads)
     print(bench.format_report(results))
     if json_path is not None:
-        write_json(json_path, results.to_json())
+        write_json(json_path, bench.results_json(results))
         print(f"raw timings -> {json_path}")
     if plot_path is not None and results.sweep:
         from ..plots import plot_throughput

@@ -9,6 +9,8 @@ import numpy as np
 
 import backprop as bp
 
+from ..tables import format_table
+
 Case = tuple[str, "bp.Layer | bp.Loss", np.ndarray, "np.ndarray | None", "bp.Loss | None"]
 
 
@@ -72,9 +74,7 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
 def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     failed = 0
-    header = f"{'component':<38} {'quantity':<10} {'relative error':>14} {'absolute error':>14}  result"
-    print(header)
-    print("-" * len(header))
+    rows = []
     for label, component, x, targets, loss in cases(rng):
         result = bp.gradcheck(
             component, x, targets, loss=loss, directions=args.directions, rng=rng, raise_on_failure=False
@@ -83,10 +83,11 @@ def run(args: argparse.Namespace) -> int:
         failed += len(failures)
         for name, relative in result.relative_errors.items():
             verdict = "FAIL" if name in failures else "ok"
-            absolute = result.absolute_errors[name]
-            print(f"{label:<38} {name:<10} {relative:>14.2e} {absolute:>14.2e}  {verdict}")
+            rows.append([label, name, f"{relative:.2e}", f"{result.absolute_errors[name]:.2e}", verdict])
             label = ""
-    print("-" * len(header))
+    header = ["component", "quantity", "relative error", "absolute error", "result"]
+    lines = format_table(header, rows, "llrrl")
+    print("\n".join([*lines, lines[1]]))
     if failed:
         print(f"{failed} gradient(s) disagree with finite differences")
         return 1

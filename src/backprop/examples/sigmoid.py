@@ -26,6 +26,7 @@ from numpy.typing import DTypeLike
 
 import backprop as bp
 
+from .. import architectures
 from ._setup import ExplainSetup
 
 CLASSIFIER_HIDDEN = (32, 16)
@@ -35,15 +36,11 @@ REGRESSOR_HIDDEN = (16, 8)
 def build(
     inputs: int, hidden: Sequence[int], outputs: int, dtype: DTypeLike, rng: int | np.random.Generator
 ) -> bp.Sequential:
-    """``Linear, Sigmoid`` per hidden size, then a last ``Linear`` (its softmax, if any, is in the loss)."""
-    rng = np.random.default_rng(rng)
-    layers: list[bp.Layer] = []
-    width = inputs
-    for size in hidden:
-        layers += [bp.Linear(width, size, dtype=dtype, rng=rng), bp.Sigmoid()]
-        width = size
-    layers.append(bp.Linear(width, outputs, dtype=dtype, rng=rng))
-    return bp.Sequential(*layers)
+    """``Linear, Sigmoid`` per hidden size, then a last ``Linear`` (its softmax, if any, is in the loss).
+
+    The ``sigmoid-mlp`` of ``architectures.build``, for vectors of ``inputs`` features.
+    """
+    return architectures.build("sigmoid-mlp", (inputs,), outputs, hidden, dtype=dtype, rng=rng)
 
 
 def diabetes(seed: int = 0) -> dict[str, np.ndarray]:

@@ -13,8 +13,16 @@ import numpy as np
 from .base import Layer
 
 
-class _Elementwise(Layer):
-    """Shared plumbing: any shape ``(N, ...)`` in, the same shape out; keeps ``y``."""
+class Activation(Layer):
+    """Shared plumbing: any shape ``(N, ...)`` in, the same shape out; keeps ``y``.
+
+    ``function`` is the activation's name in formulas; ``derivative`` is ``f'`` as a formula
+    in the input ``x`` and the output ``y``, the one the backward multiplies by (None for
+    Softmax, whose Jacobian is not diagonal). ``bp.explain`` prints these strings.
+    """
+
+    function: str = ""
+    derivative: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,12 +55,15 @@ def relu_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return gy * (y > 0)
 
 
-class ReLU(_Elementwise):
+class ReLU(Activation):
     """Rectified linear unit, elementwise, any shape.
 
     Forward:  ``y = max(x, 0)``
     Backward: ``dL/dx = dL/dy * [x > 0]`` (the derivative at the kink ``x = 0`` is taken as 0)
     """
+
+    function = "ReLU"
+    derivative = "[x > 0]"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return relu_forward(x)
@@ -74,12 +85,15 @@ def sigmoid_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return gy * y * (1 - y)
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(Activation):
     """Logistic sigmoid, elementwise, any shape.
 
     Forward:  ``y = 1 / (1 + e^-x)``
     Backward: ``dL/dx = dL/dy * y (1 - y)`` (seed 001: ``sigma' = O (1 - O)``)
     """
+
+    function = "sigmoid"
+    derivative = "y (1 - y)"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return sigmoid_forward(x)
@@ -93,12 +107,15 @@ def tanh_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return gy * (1 - y * y)
 
 
-class Tanh(_Elementwise):
+class Tanh(Activation):
     """Hyperbolic tangent, elementwise, any shape.
 
     Forward:  ``y = tanh(x)``
     Backward: ``dL/dx = dL/dy * (1 - y^2)``
     """
+
+    function = "tanh"
+    derivative = "1 - y^2"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
@@ -127,7 +144,7 @@ def softmax_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y * (gy - np.sum(gy * y, axis=-1, keepdims=True))
 
 
-class Softmax(_Elementwise):
+class Softmax(Activation):
     """Softmax over the last axis, any shape ``(N, ..., C)``.
 
     Forward:  ``y_i = e^(x_i) / sum_k e^(x_k)``
@@ -136,6 +153,8 @@ class Softmax(_Elementwise):
     Followed by ``CrossEntropy`` it is the seeds' unfused form; ``SoftmaxCrossEntropy`` on the
     logits is the fused one with gradient ``y - t``, cheaper and exact for any logits.
     """
+
+    function = "softmax"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return softmax_forward(x)

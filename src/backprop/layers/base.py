@@ -116,7 +116,7 @@ class Layer:
             raise ValueError(f"{self}: expected input of shape {layout}, got {shape}")
         if shape[0] == 0:
             raise ValueError(f"{self}: expected a batch of at least one sample, got {shape}")
-        expected = self._dtype()
+        expected = self.dtype
         if expected is None:
             if x.dtype.kind != "f":
                 raise TypeError(f"{self}: expected floating-point input, got {x.dtype}")
@@ -137,7 +137,8 @@ class Layer:
             )
         return gy
 
-    def _dtype(self) -> np.dtype | None:
+    @property
+    def dtype(self) -> np.dtype | None:
         """The dtype inputs must have: the parameters' dtype, or None for parameter-free layers."""
         for value in self.params.values():
             return value.dtype

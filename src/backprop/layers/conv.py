@@ -32,42 +32,7 @@ from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
 from .base import Layer
-
-Pair = tuple[int, int]
-
-
-def _pair(value: int | tuple[int, int], name: str, owner: str, minimum: int = 1) -> Pair:
-    """``value`` as an ``(h, w)`` pair of ints ``>= minimum``; ValueError naming ``owner`` if not."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
-    ):
-        kind = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{owner}: {name} must be a {kind} integer or a pair of them, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def _describe(pair: Pair) -> str:
-    """``3`` for ``(3, 3)``, ``2x3`` for ``(2, 3)``: how layer names print strides and padding."""
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
-def _as_config(pair: Pair) -> int | list[int]:
-    return pair[0] if pair[0] == pair[1] else list(pair)
-
-
-def _offset_view(a: np.ndarray, p: int, q: int, stride: Pair, out_hw: Pair) -> np.ndarray:
-    """The ``(h_O, w_O)`` pixels ``a[..., s_Y i + p, s_X j + q]`` that kernel offset (p, q) sees."""
-    (sy, sx), (ho, wo) = stride, out_hw
-    return a[..., p : p + sy * (ho - 1) + 1 : sy, q : q + sx * (wo - 1) + 1 : sx]
-
-
-def _output_size(in_hw: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
-    """``(h_O, w_O)`` with ``h_O = (h_I + 2 p_H - h_K) // s_Y + 1`` (floor, as PyTorch)."""
-    return (
-        (in_hw[0] + 2 * padding[0] - kernel[0]) // stride[0] + 1,
-        (in_hw[1] + 2 * padding[1] - kernel[1]) // stride[1] + 1,
-    )
+from .windows import Pair, as_pair, describe_pair, offset_view, output_size, pair_config
 
 
 def conv2d_forward(
@@ -147,7 +112,7 @@ def conv2d_backward(
     gxp = np.zeros((c_in, n, h + 2 * ph, w + 2 * pw), gcols.dtype)
     for p in range(kh):
         for q in range(kw):
-            _offset_view(gxp, p, q, stride, (ho, wo))[...] += gcols[:, p, q]
+            offset_view(gxp, p, q, stride, (ho, wo))[...] += gcols[:, p, q]
     return gxp.transpose(1, 0, 2, 3)[:, :, ph : ph + h, pw : pw + w]
 
 
@@ -188,9 +153,9 @@ class Conv2d(Layer):
                 raise ValueError(f"Conv2d: {name} must be a positive integer, got {value!r}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = _pair(stride, "stride", "Conv2d")
-        self.padding = _pair(padding, "padding", "Conv2d", minimum=0)
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = as_pair(stride, "stride", "Conv2d")
+        self.padding = as_pair(padding, "padding", "Conv2d", minimum=0)
         dtype = resolve_dtype(dtype, str(self))
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self._add_param("weight", np.empty(shape, dtype))
@@ -214,7 +179,7 @@ class Conv2d(Layer):
         self._check_input(x, 4, f"(N, {c_in}, H, W)", (c_in, None, None))
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         h, w = x.shape[2:]
-        if min(_output_size((h, w), self.kernel_size, self.stride, self.padding)) < 1:
+        if min(output_size((h, w), self.kernel_size, self.stride, self.padding)) < 1:
             raise ValueError(
                 f"{self}: input of size {h}x{w} ({h + 2 * ph}x{w + 2 * pw} once padded) is"
                 f" smaller than the kernel {kh}x{kw}"
@@ -244,9 +209,9 @@ class Conv2d(Layer):
         return {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
-            "kernel_size": _as_config(self.kernel_size),
-            "stride": _as_config(self.stride),
-            "padding": _as_config(self.padding),
+            "kernel_size": pair_config(self.kernel_size),
+            "stride": pair_config(self.stride),
+            "padding": pair_config(self.padding),
             "bias": "bias" in self.params,
             "dtype": self.weight.dtype.name,
         }
@@ -255,5 +220,5 @@ class Conv2d(Layer):
         return (
             f"Conv2d({self.in_channels} -> {self.out_channels},"
             f" kernel {self.kernel_size[0]}x{self.kernel_size[1]},"
-            f" stride {_describe(self.stride)}, padding {_describe(self.padding)})"
+            f" stride {describe_pair(self.stride)}, padding {describe_pair(self.padding)})"
         )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer
-from .conv import Pair, _as_config, _describe, _offset_view, _output_size, _pair
+from .windows import Pair, as_pair, describe_pair, offset_view, output_size, pair_config
 
 
 def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -27,16 +27,16 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.nda
     exactly one input. x ``(n, c, h_I, w_I)``, y and argmax ``(n, c, h_O, w_O)``.
     """
     kh, kw = kernel
-    out_hw = _output_size(x.shape[2:], kernel, stride, (0, 0))
+    out_hw = output_size(x.shape[2:], kernel, stride, (0, 0))
     # A running maximum over the h_K w_K offsets: each step is a few whole-array ufuncs on a
     # strided view. (A reshape to (..., h_O, h_K, w_O, w_K) + max over two axes, or an argmax
     # of copied windows, is several times slower in NumPy.)
-    y = _offset_view(x, 0, 0, stride, out_hw).copy()
+    y = offset_view(x, 0, 0, stride, out_hw).copy()
     argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw - 1))
     better = np.empty(y.shape, bool)
     step = np.empty_like(argmax)
     for offset in range(1, kh * kw):
-        view = _offset_view(x, *divmod(offset, kw), stride, out_hw)
+        view = offset_view(x, *divmod(offset, kw), stride, out_hw)
         np.greater(view, y, out=better)  # strict: an equal later value keeps the first max
         np.maximum(y, view, out=y)
         # Offsets come in increasing order, so "argmax = offset where better" is a maximum.
@@ -66,7 +66,7 @@ def maxpool2d_backward(
     # Every input pixel gets written exactly once only when the windows tile the input.
     gx = np.empty(x_shape, gy.dtype) if covered else np.zeros(x_shape, gy.dtype)
     for offset in range(kh * kw):
-        view = _offset_view(gx, *divmod(offset, kw), stride, out_hw)
+        view = offset_view(gx, *divmod(offset, kw), stride, out_hw)
         if overlap:
             view += gy * (argmax == offset)
         else:
@@ -91,8 +91,8 @@ class MaxPool2d(Layer):
         self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2d")
-        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "MaxPool2d")
+        self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", "MaxPool2d")
         self._argmax: np.ndarray | None = None
         self._x_shape: tuple[int, ...] = ()
 
@@ -111,8 +111,8 @@ class MaxPool2d(Layer):
         return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride)
 
     def config(self) -> dict[str, Any]:
-        return {"kernel_size": _as_config(self.kernel_size), "stride": _as_config(self.stride)}
+        return {"kernel_size": pair_config(self.kernel_size), "stride": pair_config(self.stride)}
 
     def __str__(self) -> str:
         kh, kw = self.kernel_size
-        return f"MaxPool2d(kernel {kh}x{kw}, stride {_describe(self.stride)})"
+        return f"MaxPool2d(kernel {kh}x{kw}, stride {describe_pair(self.stride)})"

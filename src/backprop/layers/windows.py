@@ -1,0 +1,46 @@
+"""Window arithmetic shared by Conv2d and MaxPool2d: ``(h, w)`` pairs, output sizes, strided views.
+
+Notation as in ``conv.py``: ``h_K x w_K`` the window (kernel), ``s_Y, s_X`` the strides,
+``p_H, p_W`` the zero padding, ``h_O x w_O`` the output size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+
+def as_pair(value: int | tuple[int, int], name: str, owner: str, minimum: int = 1) -> Pair:
+    """``value`` as an ``(h, w)`` pair of ints ``>= minimum``; ValueError naming ``owner`` if not."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
+    ):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{owner}: {name} must be a {kind} integer or a pair of them, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def describe_pair(pair: Pair) -> str:
+    """``3`` for ``(3, 3)``, ``2x3`` for ``(2, 3)``: how layer names print strides and padding."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def pair_config(pair: Pair) -> int | list[int]:
+    """How ``config()`` stores a pair: ``3`` for ``(3, 3)``, ``[2, 3]`` for ``(2, 3)``."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def offset_view(a: np.ndarray, p: int, q: int, stride: Pair, out_hw: Pair) -> np.ndarray:
+    """The ``(h_O, w_O)`` pixels ``a[..., s_Y i + p, s_X j + q]`` that kernel offset (p, q) sees."""
+    (sy, sx), (ho, wo) = stride, out_hw
+    return a[..., p : p + sy * (ho - 1) + 1 : sy, q : q + sx * (wo - 1) + 1 : sx]
+
+
+def output_size(in_hw: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    """``(h_O, w_O)`` with ``h_O = (h_I + 2 p_H - h_K) // s_Y + 1`` (floor, as PyTorch)."""
+    return (
+        (in_hw[0] + 2 * padding[0] - kernel[0]) // stride[0] + 1,
+        (in_hw[1] + 2 * padding[1] - kernel[1]) // stride[1] + 1,
+    )

@@ -1,0 +1,51 @@
+"""``architectures.build`` is the one way to build a named model: the benchmark and the sigmoid
+example get from it exactly the weights their own hand-written layers used to draw."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.bench.ours import our_model
+from backprop.examples import sigmoid
+
+
+def hand_built(sizes, activation, dtype, rng, convolutions=()):
+    """The layers as bench/ours.py and examples/sigmoid.py wrote them out before they called build."""
+    layers = []
+    for c_in, c_out in convolutions:
+        layers += [bp.Conv2d(c_in, c_out, 3, padding=1, dtype=dtype, rng=rng), bp.ReLU(), bp.MaxPool2d(2)]
+    if convolutions:
+        layers.append(bp.Flatten())
+    for a, b in itertools.pairwise(sizes):
+        layers += [bp.Linear(a, b, dtype=dtype, rng=rng), activation()]
+    return bp.Sequential(*layers[:-1])
+
+
+def assert_same_model(model, reference):
+    assert repr(model) == repr(reference)
+    assert list(model.params) == list(reference.params)
+    for name, array in reference.params.items():
+        assert model.params[name].dtype == array.dtype
+        np.testing.assert_array_equal(model.params[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "kind, reference",
+    [
+        ("mlp", lambda rng: hand_built((784, 256, 128, 10), bp.ReLU, np.float32, rng)),
+        ("sigmoid-mlp", lambda rng: hand_built((784, 100, 10), bp.Sigmoid, np.float32, rng)),
+        ("cnn", lambda rng: hand_built((64 * 7 * 7, 128, 10), bp.ReLU, np.float32, rng, ((1, 32), (32, 64)))),
+    ],
+)
+def test_the_benchmark_models_are_bit_identical_to_the_hand_built_ones(kind, reference):
+    assert_same_model(our_model(kind), reference(np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("hidden, dtype", [((32, 16), np.float32), ((16, 8), np.float64), ((), np.float64)])
+def test_the_sigmoid_example_model_is_bit_identical_to_the_hand_built_one(hidden, dtype):
+    sizes = (64, *hidden, 10)
+    assert_same_model(sigmoid.build(64, hidden, 10, dtype, 3), hand_built(sizes, bp.Sigmoid, dtype, np.random.default_rng(3)))
+    generator, again = np.random.default_rng(5), np.random.default_rng(5)
+    assert_same_model(sigmoid.build(64, hidden, 10, dtype, generator), hand_built(sizes, bp.Sigmoid, dtype, again))
