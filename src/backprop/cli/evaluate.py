@@ -10,7 +10,7 @@ import backprop as bp
 
 from . import data
 from .errors import UserError
-from .runs import load_run
+from .runs import open_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,14 +28,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, record = load_run(args.model)
+    model_run = open_model(args.model, "evaluate")
+    model, record = model_run.model, model_run.record
+    if record["dataset"] is None and args.dataset is None:
+        raise UserError(f"{model_run.path} does not record the data it was trained on; give --dataset")
     hyper = record["hyperparameters"]
     same = args.dataset in (None, record["dataset"])
     spec = record["dataset"] if same else args.dataset
     dataset = data.load(
         spec,
         data_dir=args.data_dir,
-        seed=hyper["seed"],
+        seed=hyper.get("seed", 0),
         test_fraction=hyper["test_fraction"] if same else 0.0,
         val_fraction=hyper["val_fraction"] if same else 0.0,
         dtype=np.dtype(hyper["dtype"]),
