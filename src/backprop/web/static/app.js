@@ -5,7 +5,7 @@
 
 const DEBOUNCE_MS = 120;   // wait this long after the pen stops before asking
 const STROKE = 22;         // pen width in canvas pixels (the canvas is 280x280, MNIST's 28x28 times 10)
-const CELL = 6;            // screen pixels per hidden unit or feature-map pixel in the heat maps
+const MAP_WIDTH = 220;     // about this many screen pixels across each layer's heat map
 
 const pad = document.getElementById("pad");
 const pen = pad.getContext("2d");
@@ -173,20 +173,21 @@ function layerFigure(layer) {
   const mapHeight = maps[0].length;
   const mapWidth = maps[0][0].length;
   const gap = maps.length > 1 ? 1 : 0;
+  const cell = Math.max(1, Math.min(24, Math.floor(MAP_WIDTH / (tiles * (mapWidth + gap)))));
   const canvas = document.createElement("canvas");
-  canvas.width = tiles * (mapWidth + gap) * CELL;
-  canvas.height = Math.ceil(maps.length / tiles) * (mapHeight + gap) * CELL;
+  canvas.width = tiles * (mapWidth + gap) * cell;
+  canvas.height = Math.ceil(maps.length / tiles) * (mapHeight + gap) * cell;
   const paint = canvas.getContext("2d");
   maps.forEach((map, c) => {
-    const left = (c % tiles) * (mapWidth + gap) * CELL;
-    const top = Math.floor(c / tiles) * (mapHeight + gap) * CELL;
+    const left = (c % tiles) * (mapWidth + gap) * cell;
+    const top = Math.floor(c / tiles) * (mapHeight + gap) * cell;
     map.forEach((row, y) => row.forEach((value, x) => {
       if (value === null) return;
       paint.fillStyle = heat(value / largest);
-      paint.fillRect(left + x * CELL, top + y * CELL, CELL, CELL);
+      paint.fillRect(left + x * cell, top + y * cell, cell, cell);
     }));
   });
-  canvas.style.width = `${Math.min(canvas.width, 420)}px`;
+  canvas.style.width = `${Math.max(canvas.width, MAP_WIDTH)}px`;  // small maps scaled up, pixelated
   const figure = document.createElement("figure");
   const count = layer.shape.reduce((a, b) => a * b, 1);
   figure.append(element("figcaption", "", `${layer.name}: ${layer.shape.join(" x ")} (${count} values)`), canvas);
