@@ -20,7 +20,7 @@ import backprop as bp
 from .. import images
 from ..runs import Run
 from .errors import UserError
-from .runs import open_model
+from .runs import note_assumptions, open_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -37,9 +37,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_run = open_model(args.model, "predict")
-    for name in args.files:
-        samples = read_samples(Path(name), model_run)
+    model_run = open_model(args.model)
+    inputs = [(name, read_samples(Path(name), model_run)) for name in args.files]
+    note_assumptions(model_run, "predict")
+    for name, samples in inputs:
         outputs = bp.predict(model_run.model, model_run.prepare(samples))
         for index, row in enumerate(outputs):
             label = name if len(outputs) == 1 else f"{name}[{index}]"

@@ -13,19 +13,25 @@ from ..runs import load_run as load_library_run
 from .errors import UserError
 
 
-def open_model(run_or_model: str | Path, command: str) -> Run:
-    """Any model file the library writes; what its file does not record is assumed and said on stderr."""
+def open_model(run_or_model: str | Path) -> Run:
+    """Any model file the library writes, with what its file does not record assumed (``run.assumed``)."""
     try:
-        run = load_library_run(run_or_model)
+        return load_library_run(run_or_model)
     except ValueError as error:
         raise UserError(str(error)) from error
+
+
+def note_assumptions(run: Run, command: str) -> None:
+    """Say on stderr what was assumed about a model file without ``train``'s record.
+
+    Commands call this once their inputs are checked, so that a mistake still ends in one line.
+    """
     if run.assumed:
         print(
             f"backprop {command}: note: {run.path} does not record how it was trained (it was not written"
             f" by backprop train); assuming {', '.join(run.assumed)}",
             file=sys.stderr,
         )
-    return run
 
 
 def load_run(run_or_model: str | Path) -> tuple[bp.Layer, dict[str, Any]]:

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .errors import UserError
-from .runs import open_model
+from .runs import note_assumptions, open_model
 
 WEB_LIBRARIES = ("flask", "werkzeug")
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             f"backprop serve needs Flask, which is not installed ({error}); install it with: "
             "pip install 'backprop[web]'"
         ) from error
-    model_run = open_model(args.model, "serve")
+    model_run = open_model(args.model)
     try:
         app = create_app(model_run)
     except ValueError as error:
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         server = make_http_server(app, args.host, args.port)
     except OSError as error:
         raise UserError(f"cannot listen on {args.host}:{args.port} ({error.strerror or error})") from error
+    note_assumptions(model_run, "serve")
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving {model_run.path} at http://{host}:{server.server_port}/  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
