@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"cannot listen on {args.host}:{args.port} ({error.strerror or error})") from error
     note_assumptions(model_run, "serve")
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"serving {model_run.path} at http://{host}:{server.server_port}/  (Ctrl-C stops)", flush=True)
+    port = server.socket.getsockname()[1]
+    print(f"serving {model_run.path} at http://{host}:{port}/  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"backprop serve: note: bound to {args.host}, so other machines can reach the page",
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a user stops the server: not an error
+        print("stopped")
     finally:
         server.server_close()
     return 0

@@ -8,6 +8,7 @@ included: ``safe_join`` refuses it) a 404, a wrong method a 405.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ def create_app(run: Run) -> Flask:
     drawing = Drawing(run)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # "/static//etc/passwd" must reach safe_join (and its 404) as it is, not be redirected.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # keep label, probabilities, input, layers in the documented order
 
     @app.get("/")
@@ -72,9 +75,13 @@ def create_app(run: Run) -> Flask:
 def make_http_server(app: Flask, host: str, port: int) -> Any:
     """Werkzeug's threaded server for ``app`` bound to ``host:port`` (0 picks a free port).
 
-    Raises OSError when the address cannot be bound.
+    The socket is bound here, so that a busy port raises OSError (Werkzeug would print its
+    own message and exit).
     """
-    return make_server(host, port, app, threaded=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, port), family=family) as listening:
+        # Werkzeug duplicates the descriptor; this one closes when the block ends.
+        return make_server(host, listening.getsockname()[1], app, threaded=True, fd=listening.fileno())
 
 
 def _error(code: int, message: str) -> Any:
