@@ -5,7 +5,7 @@
 
 const DEBOUNCE_MS = 120;   // wait this long after the pen stops before asking
 const STROKE = 22;         // pen width in canvas pixels (the canvas is 280x280, MNIST's 28x28 times 10)
-const MAP_WIDTH = 220;     // about this many screen pixels across each layer's heat map
+const MAP_WIDTH = 300;     // about this many screen pixels across each layer's heat map
 
 const pad = document.getElementById("pad");
 const pen = pad.getContext("2d");
@@ -165,10 +165,11 @@ function drawImage(canvas, rows) {
   canvas.getContext("2d").putImageData(picture, 0, 0);
 }
 
-// One hidden layer: a vector of n units as a near-square grid, or C feature maps (C, H, W) as tiles.
+// One hidden layer: a vector of n units as a near-square grid scaled to its largest value, or
+// C feature maps (C, H, W) as tiles, each scaled to its own largest value (a map that stays
+// black has no active unit).
 function layerFigure(layer) {
   const maps = layer.shape.length === 3 ? layer.activations : [toGrid(layer.activations)];
-  const largest = Math.max(1e-12, ...maps.flat(2));
   const tiles = Math.ceil(Math.sqrt(maps.length));
   const mapHeight = maps[0].length;
   const mapWidth = maps[0][0].length;
@@ -179,6 +180,7 @@ function layerFigure(layer) {
   canvas.height = Math.ceil(maps.length / tiles) * (mapHeight + gap) * cell;
   const paint = canvas.getContext("2d");
   maps.forEach((map, c) => {
+    const largest = Math.max(1e-12, ...map.flat());
     const left = (c % tiles) * (mapWidth + gap) * cell;
     const top = Math.floor(c / tiles) * (mapHeight + gap) * cell;
     map.forEach((row, y) => row.forEach((value, x) => {
