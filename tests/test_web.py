@@ -176,6 +176,17 @@ def test_a_cnn_saved_with_bp_save_shows_its_feature_maps(tmp_path):
     assert np.array(answer["layers"][0]["activations"]).shape == (4, 28, 28)
 
 
+def test_a_flat_input_model_without_hidden_layers_takes_drawings_as_28x28(tmp_path):
+    model = bp.Sequential(bp.Linear(784, 10, rng=0))
+    model.output_transform = "softmax"
+    bp.save(model, tmp_path / "softmax.safetensors")
+    answer = create_app(load_run(tmp_path / "softmax.safetensors")).test_client().post(
+        "/api/predict", json={"image": a_drawn_digit(1)}).get_json()
+    assert np.array(answer["input"]).shape == (28, 28) and answer["layers"] == []
+    x = np.array(answer["input"], dtype=np.float32).reshape(1, 784)
+    np.testing.assert_allclose(answer["probabilities"], bp.predict(model, x)[0], atol=1e-5)
+
+
 def test_the_page_needs_a_classifier_of_images(tmp_path):
     bp.save(bp.Sequential(bp.Linear(5, 1, rng=0)), tmp_path / "regressor.safetensors")
     with pytest.raises(ValueError, match="the page needs a classifier; this model is a regression model"):
