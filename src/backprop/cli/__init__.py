@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, evaluate, example, gradcheck, predict, report, train
+from . import bench, evaluate, example, gradcheck, predict, report, serve, train
 from .errors import UserError
 
-COMMANDS = (train, evaluate, predict, report, gradcheck, example, bench)
+COMMANDS = (train, evaluate, predict, report, serve, gradcheck, example, bench)
 
 
 class _Parser(argparse.ArgumentParser):

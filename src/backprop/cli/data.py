@@ -43,16 +43,17 @@ class Dataset:
 
 
 def pixels(images: np.ndarray) -> np.ndarray:
-    """8-bit images to floats in [0, 1]; floating-point images are taken as they are."""
-    return images / 255.0 if images.dtype == np.uint8 else images.astype(np.float64, copy=False)
+    """8-bit images to floats in [0, 1]: ``backprop.images.pixels``, which the web page shares."""
+    from ..images import pixels as library_pixels
+
+    return library_pixels(images)
 
 
 def preprocess(x: np.ndarray, preprocessing: dict[str, Any], dtype: np.dtype) -> np.ndarray:
-    """Apply a recorded preprocessing: ``mean``/``std`` standardise; an empty one only casts."""
-    x = np.asarray(x, dtype=dtype)
-    if "mean" in preprocessing:
-        x = (x - np.asarray(preprocessing["mean"], dtype)) / np.asarray(preprocessing["std"], dtype)
-    return x
+    """Apply a recorded preprocessing: ``backprop.runs.preprocess``, which the web page shares."""
+    from ..runs import preprocess as library_preprocess
+
+    return library_preprocess(x, preprocessing, dtype)
 
 
 def load(

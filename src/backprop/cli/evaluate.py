@@ -10,7 +10,7 @@ import backprop as bp
 
 from . import data
 from .errors import UserError
-from .runs import load_run
+from .runs import note_assumptions, open_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,14 +28,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, record = load_run(args.model)
+    model_run = open_model(args.model)
+    model, record = model_run.model, model_run.record
+    if record["dataset"] is None and args.dataset is None:
+        raise UserError(f"{model_run.path} does not record the data it was trained on; give --dataset")
     hyper = record["hyperparameters"]
     same = args.dataset in (None, record["dataset"])
     spec = record["dataset"] if same else args.dataset
     dataset = data.load(
         spec,
         data_dir=args.data_dir,
-        seed=hyper["seed"],
+        seed=hyper.get("seed", 0),
         test_fraction=hyper["test_fraction"] if same else 0.0,
         val_fraction=hyper["val_fraction"] if same else 0.0,
         dtype=np.dtype(hyper["dtype"]),
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     )
     x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
     check_shape(record, dataset.input_shape, spec)
+    note_assumptions(model_run, "evaluate")
     loss = bp.SoftmaxCrossEntropy() if record["task"] == "classification" else bp.MSELoss()
     result = bp.evaluate(model, loss, x, y)
     part = "test split" if same else "all samples"

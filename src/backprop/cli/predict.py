@@ -1,8 +1,11 @@
 """``backprop predict RUN_OR_MODEL FILE...``: the class (and its probability) of each input.
 
-PNG and JPEG images are read with Pillow, turned to grey, resized to the model's input size
-and scaled to [0, 1]; a light background is inverted, since the digits the models learn are
-light strokes on black. ``.npy`` files hold one sample or a batch, read without pickle.
+PNG and JPEG images are prepared as the model's training digits were made
+(``backprop.images.prepare_digit``: grey, ink light on black, cropped to the ink, scaled and
+centred by its centre of mass: 20x20 in 28x28 for MNIST, filling 8x8 for the 8x8 digits).
+``.npy`` files hold one sample or a batch, already as the model takes them, read without pickle.
+Any model file the library writes works; where it does not record its training, what is
+assumed is said on stderr.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ import numpy as np
 
 import backprop as bp
 
-from . import data
+from .. import images
+from ..runs import Run
 from .errors import UserError
-from .runs import load_run
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+from .runs import note_assumptions, open_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,15 +37,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, record = load_run(args.model)
-    shape = tuple(record["input_shape"])
-    dtype = np.dtype(record["hyperparameters"]["dtype"])
-    for name in args.files:
-        samples = read_samples(Path(name), shape)
-        outputs = bp.predict(model, data.preprocess(samples, record["preprocessing"], dtype))
+    model_run = open_model(args.model)
+    inputs = [(name, read_samples(Path(name), model_run)) for name in args.files]
+    note_assumptions(model_run, "predict")
+    for name, samples in inputs:
+        outputs = bp.predict(model_run.model, model_run.prepare(samples))
         for index, row in enumerate(outputs):
             label = name if len(outputs) == 1 else f"{name}[{index}]"
-            if record["task"] == "classification":
+            if model_run.task == "classification":
                 best = np.argsort(row)[::-1][: max(1, args.top)]
                 print(f"{label}: " + ", ".join(f"{k} ({row[k]:.3f})" for k in best))
             else:
@@ -51,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_samples(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """One file as a batch ``(N, *shape)`` of floats (pixels in [0, 1])."""
+def read_samples(path: Path, model_run: Run) -> np.ndarray:
+    """One file as a batch ``(N, *input_shape)`` of floats (pixels in [0, 1])."""
+    shape = model_run.input_shape
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give image files (PNG/JPEG) or .npy arrays")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     if path.suffix.lower() == ".npy":
@@ -60,7 +64,7 @@ def read_samples(path: Path, shape: tuple[int, ...]) -> np.ndarray:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as error:
             raise UserError(f"{path}: not a readable .npy array ({error})") from error
-        array = data.pixels(array) if array.dtype == np.uint8 else array.astype(np.float64)
+        array = images.pixels(array) if array.dtype == np.uint8 else array.astype(np.float64)
         for candidate in (shape, shape[1:] if len(shape) == 3 and shape[0] == 1 else None):
             if candidate and array.shape == candidate:
                 return array.reshape(1, *shape)
@@ -70,22 +74,13 @@ def read_samples(path: Path, shape: tuple[int, ...]) -> np.ndarray:
             f"{path}: expected an array of shape {shape} or (N, {', '.join(map(str, shape))}), "
             f"got {array.shape}"
         )
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        if len(shape) != 3 or shape[0] != 1:
+    if path.suffix.lower() in images.IMAGE_SUFFIXES:
+        size = model_run.image_size
+        if size is None:
             raise UserError(f"{path}: this model takes samples of shape {shape}, not images")
-        return read_image(path, shape[1:])[None, None]
+        try:
+            digit = images.prepare_digit(images.read_image(path), size)
+        except ValueError as error:
+            raise UserError(str(error)) from error
+        return digit.reshape(1, *shape)
     raise UserError(f"{path}: unknown file type {path.suffix!r}; give PNG/JPEG images or .npy arrays")
-
-
-def read_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A grey image of ``size`` (height, width), light strokes on black, values in [0, 1]."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize((size[1], size[0]), Image.Resampling.BOX)
-    except (OSError, UnidentifiedImageError) as error:
-        raise UserError(f"{path}: not a readable image ({error})") from error
-    pixels = np.asarray(grey, dtype=np.float64) / 255.0
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return 1.0 - pixels if border.mean() > 0.5 else pixels

@@ -1,30 +1,48 @@
-"""Finding a model from a run folder or a file, with what ``train`` recorded about it."""
+"""Finding a model from a run folder or a file: ``backprop.runs`` with the command line's errors."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import backprop as bp
 
+from ..runs import RECORD_KEYS, Run
+from ..runs import load_run as load_library_run
 from .errors import UserError
 
-RECORD_KEYS = ("dataset", "task", "input_shape", "outputs", "preprocessing", "hyperparameters")
+
+def open_model(run_or_model: str | Path) -> Run:
+    """Any model file the library writes, with what its file does not record assumed (``run.assumed``)."""
+    try:
+        return load_library_run(run_or_model)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
+def note_assumptions(run: Run, command: str) -> None:
+    """Say on stderr what was assumed about a model file without ``train``'s record.
+
+    Commands call this once their inputs are checked, so that a mistake still ends in one line.
+    """
+    if run.assumed:
+        print(
+            f"backprop {command}: note: {run.path} does not record how it was trained (it was not written"
+            f" by backprop train); assuming {', '.join(run.assumed)}",
+            file=sys.stderr,
+        )
 
 
 def load_run(run_or_model: str | Path) -> tuple[bp.Layer, dict[str, Any]]:
-    """The model in ``RUN/model.safetensors`` (or the file itself) and its ``train`` record."""
-    path = Path(run_or_model)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.exists():
-        raise UserError(f"{path}: no such model file (give a run folder or a .safetensors file)")
+    """The model in ``RUN/model.safetensors`` (or the file itself) and its whole ``train`` record."""
     try:
-        model = bp.load(path)
-        record = bp.io.load_metadata(path)["user"]
-    except (OSError, ValueError) as error:
+        run = load_library_run(run_or_model)
+    except ValueError as error:
         raise UserError(str(error)) from error
-    missing = [key for key in RECORD_KEYS if key not in record]
+    missing = [key for key in RECORD_KEYS if key not in bp.io.load_metadata(run.path)["user"]]
     if missing:
-        raise UserError(f"{path}: not written by backprop train (its metadata lacks {', '.join(missing)})")
-    return model, record
+        raise UserError(
+            f"{run.path}: not written by backprop train (its metadata lacks {', '.join(missing)})"
+        )
+    return run.model, run.record

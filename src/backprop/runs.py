@@ -1,0 +1,170 @@
+"""A trained model and what is known about its training, from a run folder or any model file.
+
+``backprop train`` stores a record in the model file's metadata (the data set, the task, the
+input shape, the preprocessing, the hyper-parameters). A file written by ``bp.save`` alone has
+none of it; ``load_run`` then infers what it can from the model itself and says what it
+assumed, so that any model file the library writes can still predict:
+
+- the task: classification when the model outputs logits for a softmax (``fit`` with
+  ``SoftmaxCrossEntropy`` marks it so) or ends in a ``Softmax`` layer, regression otherwise;
+- the input shape: ``(D,)`` for a first ``Linear(D -> ...)``, ``(1, s, s)`` when a ``Flatten``
+  comes first and ``D = s * s``, and for a first ``Conv2d`` the first of 28x28, 8x8, 32x32
+  and 16x16 images the model accepts;
+- the preprocessing: none (pixels in [0, 1], no standardisation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .io import load, load_metadata
+from .layers.activations import Softmax
+from .layers.base import Layer
+from .layers.conv import Conv2d
+from .layers.linear import Linear
+from .layers.shape import Flatten
+from .model import Sequential
+
+__all__ = ["RECORD_KEYS", "Run", "load_run", "preprocess"]
+
+#: What ``backprop train`` records about a model.
+RECORD_KEYS = ("dataset", "task", "input_shape", "outputs", "preprocessing", "hyperparameters")
+#: Image sizes tried, in order, for a model whose first layer is a convolution.
+_CONV_SIDES = (28, 8, 32, 16)
+
+
+def preprocess(x: np.ndarray, preprocessing: dict[str, Any], dtype: np.dtype) -> np.ndarray:
+    """Apply a recorded preprocessing: ``mean``/``std`` give ``(x - mean) / std``; an empty one casts."""
+    x = np.asarray(x, dtype=dtype)
+    if "mean" in preprocessing:
+        x = (x - np.asarray(preprocessing["mean"], dtype)) / np.asarray(preprocessing["std"], dtype)
+    return x
+
+
+@dataclass
+class Run:
+    """A model with its training record; ``assumed`` lists what the file did not say."""
+
+    path: Path
+    model: Layer
+    record: dict[str, Any]
+    assumed: list[str] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.record["input_shape"])
+
+    @property
+    def task(self) -> str:
+        return str(self.record["task"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.record["hyperparameters"]["dtype"])
+
+    @property
+    def trained_by_backprop(self) -> bool:
+        """True when the file holds ``backprop train``'s whole record."""
+        return not self.assumed
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        """(H, W) when a sample is one grey image, ``(1, H, W)`` or a square ``(H * W,)``; else None."""
+        shape = self.input_shape
+        if len(shape) == 3 and shape[0] == 1:
+            return shape[1], shape[2]
+        if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0] and shape[0] >= 64:
+            side = math.isqrt(shape[0])
+            return side, side
+        return None
+
+    def prepare(self, samples: np.ndarray) -> np.ndarray:
+        """Samples ``(N, *input_shape)`` with the recorded preprocessing, in the model's dtype."""
+        return preprocess(samples, self.record["preprocessing"], self.dtype)
+
+
+def load_run(run_or_model: str | os.PathLike[str]) -> Run:
+    """The model in ``RUN/model.safetensors`` (or the file itself) and its record.
+
+    Raises ValueError, naming the path, when there is no such file or it is not a readable
+    backprop model file, or when the input shape of a model saved without a record cannot be
+    inferred.
+    """
+    path = Path(run_or_model)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if not path.is_file():
+        raise ValueError(f"{path}: no such model file (give a run folder or a .safetensors file)")
+    try:
+        model = load(path)
+        record = dict(load_metadata(path)["user"])
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the model file ({error})") from error
+    assumed = []
+    if "task" not in record:
+        classifier = model.output_transform == "softmax" or _last_layer(model).__class__ is Softmax
+        record["task"] = "classification" if classifier else "regression"
+        assumed.append(
+            "a classifier (its outputs go through a softmax)" if classifier else "a regressor (raw outputs)"
+        )
+    if "input_shape" not in record:
+        record["input_shape"] = list(_infer_input_shape(model, path))
+        assumed.append(f"samples of shape {tuple(record['input_shape'])}")
+    if "preprocessing" not in record:
+        record["preprocessing"] = {}
+        assumed.append("no preprocessing (pixels in [0, 1], features not standardised)")
+    hyper = record.get("hyperparameters")
+    if not isinstance(hyper, dict) or "dtype" not in hyper:
+        record["hyperparameters"] = {**(hyper if isinstance(hyper, dict) else {}), "dtype": _dtype(model)}
+    record.setdefault("dataset", None)
+    return Run(path, model, record, assumed)
+
+
+def _last_layer(model: Layer) -> Layer:
+    while isinstance(model, Sequential) and model.layers:
+        model = model.layers[-1]
+    return model
+
+
+def _layers(model: Layer) -> list[Layer]:
+    if isinstance(model, Sequential):
+        return [inner for layer in model.layers for inner in _layers(layer)]
+    return [model]
+
+
+def _dtype(model: Layer) -> str:
+    params = list(model.params.values())
+    return str(params[0].dtype) if params else "float32"
+
+
+def _infer_input_shape(model: Layer, path: Path) -> tuple[int, ...]:
+    layers = _layers(model)
+    first = next((layer for layer in layers if isinstance(layer, (Linear, Conv2d))), None)
+    flattened = bool(layers) and isinstance(layers[0], Flatten)
+    if isinstance(first, Linear):
+        size = first.in_features
+        side = math.isqrt(size)
+        if not flattened:
+            return (size,)
+        if side * side == size:
+            return (1, side, side)
+    elif isinstance(first, Conv2d):
+        for side in _CONV_SIDES:
+            probe = np.zeros((1, first.in_channels, side, side), dtype=_dtype(model))
+            try:
+                model.eval()(probe)
+            except ValueError:
+                continue
+            finally:
+                model.train()
+            return (first.in_channels, side, side)
+    raise ValueError(
+        f"{path}: the file does not record its input shape (it was not written by backprop train),"
+        " and it cannot be told from the model's first layers"
+    )

@@ -1,0 +1,78 @@
+"""Driving the draw-a-digit page in a real browser: the end-to-end test and docs/screenshot.py share this.
+
+Debian's `chromium` and `chromium-driver` packages provide the browser and its driver; Selenium
+is pointed at both binaries, so Selenium Manager never looks for (or downloads) anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+#: A 7 as a user draws it, in canvas pixels from the canvas's centre (the canvas is 280x280):
+#: the bar left to right, then the stroke down to the left.
+SEVEN = [(-70, -90), (-20, -90), (30, -90), (75, -90), (55, -40), (30, 10), (10, 55), (-5, 100)]
+
+
+def missing_browser() -> str | None:
+    """Why no browser can run here, or None."""
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return None
+    return (f"no browser: {CHROMIUM} or {CHROMEDRIVER} is missing (Debian: apt-get install chromium"
+            " chromium-driver; .ci/run installs them where apt-get is available)")
+
+
+def start_chromium(profile: Path, width: int = 1200, height: int = 1100):
+    """Headless Chromium with a fresh profile in ``profile``, driven by Selenium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_AVOID_STATS"] = "true"
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def start_server(run: Path) -> tuple[subprocess.Popen, str]:
+    """`backprop serve RUN --port 0` as a user starts it; returns the process and the page's address."""
+    process = subprocess.Popen([sys.executable, "-m", "backprop", "serve", str(run), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", first)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"backprop serve did not start: {first}{process.stderr.read()}")
+    return process, match.group(0)
+
+
+def draw(driver, canvas, points) -> None:
+    """One stroke through ``points`` with real pointer actions (pointerdown, pointermove..., pointerup)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    scale = canvas.size["width"] / 280
+    chain = ActionChains(driver, duration=20)
+    chain.move_to_element_with_offset(canvas, round(points[0][0] * scale), round(points[0][1] * scale))
+    chain.click_and_hold()
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        chain.move_by_offset(round((x1 - x0) * scale), round((y1 - y0) * scale))
+    chain.release().perform()
+
+
+def wait_for_answer(driver, seconds: float = 20) -> str:
+    """Wait until the page shows a prediction; returns it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, seconds).until(lambda d: d.find_element(By.ID, "label").text != "")
+    return driver.find_element(By.ID, "label").text

@@ -1,0 +1,85 @@
+"""The draw-a-digit page end to end, in a real headless Chromium driven by Selenium.
+
+`backprop serve` runs as a user starts it, a subprocess on a free port of 127.0.0.1; the
+test draws a 7 with real pointer actions and waits for the page to show a prediction, ten
+bars and the hidden layers' maps. `.ci/run` installs Debian's `chromium` and
+`chromium-driver`; where neither can be had the test skips and says why.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from browser import SEVEN, draw, missing_browser, start_chromium, start_server, wait_for_answer
+
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+pytest.importorskip("flask", reason="flask is not installed (pip install -e '.[web]')")
+if missing_browser():
+    pytest.skip(missing_browser(), allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`backprop serve` on a small digits model; yields the page's address."""
+    run = tmp_path_factory.mktemp("serve") / "run"
+    trained = subprocess.run(
+        [sys.executable, "-m", "backprop", "train", "--epochs", "15", "--hidden", "64,32", "--no-plots",
+         "--quiet", "--out", str(run)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert trained.returncode == 0, trained.stderr
+    process, address = start_server(run)
+    try:
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_drawing_a_seven_shows_a_prediction_ten_bars_and_the_layer_maps(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server)
+    WebDriverWait(browser, 20).until(lambda driver: "Linear" in driver.find_element(By.ID, "model").text)
+    assert browser.find_element(By.ID, "label").text == ""
+    draw(browser, browser.find_element(By.ID, "pad"), SEVEN)
+    label = wait_for_answer(browser)
+
+    assert re.fullmatch(r"[0-9]", label), label
+    bars = browser.find_elements(By.CSS_SELECTOR, "#bars .bar")
+    assert len(bars) == 10
+    winners = browser.find_elements(By.CSS_SELECTOR, "#bars .bar.winner")
+    assert len(winners) == 1 and winners[0].get_attribute("aria-label").startswith(f"{label}: ")
+    percents = [float(node.text.rstrip("%")) for node in browser.find_elements(By.CSS_SELECTOR, "#bars .percent")]
+    assert abs(sum(percents) - 100) < 1 and max(percents) == percents[int(label)]
+    captions = [node.text for node in browser.find_elements(By.CSS_SELECTOR, "#layers figcaption")]
+    assert captions == ["ReLU after Linear(64 -> 64): 64 (64 values)", "ReLU after Linear(64 -> 32): 32 (32 values)"]
+    maps = browser.find_elements(By.CSS_SELECTOR, "#layers canvas")
+    assert len(maps) == 2 and all(int(canvas.get_attribute("width")) > 0 for canvas in maps)
+    # The preprocessed input is drawn: an 8x8 image whose brightest pixel is white.
+    width, height, brightest = browser.execute_script(
+        "const c = document.getElementById('input');"
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let m = 0; for (let i = 0; i < d.length; i += 4) m = Math.max(m, d[i]); return [c.width, c.height, m];"
+    )
+    assert (width, height, brightest) == (8, 8, 255)
+    screenshot = tmp_path / "serve.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
+    assert label == "7", f"the drawn 7 was read as {label}"
+
+    browser.find_element(By.ID, "clear").click()
+    assert browser.find_element(By.ID, "label").text == ""
+    assert browser.find_elements(By.CSS_SELECTOR, "#bars .bar") == []
