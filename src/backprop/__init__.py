@@ -9,6 +9,7 @@
 
 from . import datasets, init
 from .check import GradcheckError, GradcheckResult, gradcheck, jacobian
+from .checkpoint import read_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .explain import explain
 from .io import load, save
@@ -22,11 +23,20 @@ from .layers.shape import Flatten
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
-from .checkpoint import read_checkpoint
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # bp.distributed imports mpi4py (and starts MPI), so it is loaded only when asked for.
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")
+
 
 __all__ = [
     "SGD",
