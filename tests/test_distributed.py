@@ -7,9 +7,12 @@ same training in this process.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import distributed_fit
@@ -17,6 +20,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 
+import backprop as bp
 from backprop.distributed import shard_bounds
 
 HERE = Path(__file__).parent
@@ -97,3 +101,135 @@ def test_import_backprop_does_not_import_mpi4py() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+# ---------------------------------------------------------------- the command line, under mpiexec
+
+TRAIN = ["train", "--epochs", "2", "--hidden", "16", "--batch-size", "25", "--dtype", "float64", "--no-plots"]
+
+
+def _weights(run: Path) -> dict[str, np.ndarray]:
+    return bp.load(run / "model.safetensors").state_dict()
+
+
+def test_train_distributed_matches_one_process_and_only_rank_0_writes(tmp_path: Path) -> None:
+    single = subprocess.run(
+        [str(BACKPROP), *TRAIN, "--out", str(tmp_path / "one")], capture_output=True, text=True, timeout=120
+    )
+    assert single.returncode == 0, single.stderr
+    # No --out: rank 0 picks the timestamped folder and tells the others, so there is one folder.
+    done = mpiexec(str(BACKPROP), *TRAIN, "--distributed", "--check-replicas", "10", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    assert done.stdout.count("test accuracy") == 1 and done.stdout.count("epoch 1/2") == 1
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    assert json.loads((tmp_path / "one" / "metrics.json").read_text())["world_size"] == 1
+    one = _weights(tmp_path / "one")
+    for name, value in _weights(runs[0]).items():
+        assert _max_relative(value, one[name]) < 1e-6, name
+    reference = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert metrics["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-6)
+    assert metrics["history"]["val_loss"] == pytest.approx(reference["history"]["val_loss"], rel=1e-6)
+
+
+def test_interrupted_distributed_run_resumes_under_mpiexec(tmp_path: Path) -> None:
+    long = ["train", "--epochs", "15", "--hidden", "8", "--batch-size", "128", "--dtype", "float64", "--no-plots"]
+    whole = mpiexec(str(BACKPROP), *long, "--distributed", "--quiet", "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    run = tmp_path / "stopped"
+    env = os.environ | {"OPENBLAS_NUM_THREADS": "1"}
+    command = [str(MPIEXEC), "-n", "2", str(BACKPROP), *long, "--distributed", "--quiet", "--out", str(run)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not (run / "checkpoint.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)  # mpiexec passes Ctrl-C on to every rank
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "--distributed" in stderr and not (run / "metrics.json").exists()
+    stopped_at = bp.read_checkpoint(run / "checkpoint.safetensors").state["epoch"]
+    assert 1 <= stopped_at < 15
+    resumed = mpiexec(str(BACKPROP), "train", "--resume", str(run), "--distributed", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "metrics.json").read_text())["world_size"] == 2
+    reference = _weights(tmp_path / "whole")
+    for name, value in _weights(run).items():
+        assert np.array_equal(value, reference[name]), name
+
+
+# ---------------------------------------------------------------- a failing rank ends the job
+
+_FAIL_ON_RANK_1 = """
+import os, signal, sys
+import backprop.training as training
+from mpi4py import MPI
+from backprop.cli import main
+step = training.train_step
+def failing(state, *args):
+    if state.step == 3:
+        if sys.argv[1] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise RuntimeError("rank 1 broke on purpose")
+    return step(state, *args)
+if MPI.COMM_WORLD.Get_rank() == 1:
+    training.train_step = failing
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_a_failing_rank_ends_the_whole_job_quickly(tmp_path: Path, how: str) -> None:
+    """Rank 1 raises (or is SIGKILLed) at its fourth step while rank 0 waits in the all-reduce."""
+    started = time.monotonic()
+    done = mpiexec(
+        sys.executable,
+        "-c",
+        _FAIL_ON_RANK_1,
+        how,
+        *TRAIN,
+        "--distributed",
+        "--out",
+        str(tmp_path / "run"),
+        timeout=30,
+    )
+    seconds = time.monotonic() - started
+    assert done.returncode != 0
+    assert seconds < 10, f"mpiexec took {seconds:.1f}s to end the job"
+    if how == "raise":
+        assert "RuntimeError: rank 1 broke on purpose (rank 1 of 2; aborting the MPI job)" in done.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_a_rank_with_a_user_error_ends_the_job_with_its_message(tmp_path: Path) -> None:
+    """Only rank 1 is given a missing MPIST folder (mpiexec's MPMD form); rank 0 must not wait."""
+    common = ["--distributed", "--out", str(tmp_path / "run")]
+    command = [
+        str(MPIEXEC), "-n", "1", str(BACKPROP), *TRAIN, *common, ":",
+        "-n", "1", str(BACKPROP), *TRAIN, *common, "--dataset", "mnist", "--data-dir", str(tmp_path / "none"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and time.monotonic() - started < 10
+    assert "backprop: error:" in done.stderr and "(rank 1 of 2; aborting the MPI job)" in done.stderr
+
+
+def test_an_uncaught_exception_in_a_script_aborts_through_the_excepthook() -> None:
+    code = (
+        "from mpi4py import MPI\nfrom backprop.distributed import DataParallel\n"
+        "parallel = DataParallel(MPI.COMM_WORLD)\nparallel.install_excepthook()\n"
+        "if parallel.rank == 1:\n    raise ValueError('bad rank')\nMPI.COMM_WORLD.Barrier()\n"
+    )
+    started = time.monotonic()
+    done = mpiexec(sys.executable, "-c", code, timeout=30)
+    assert done.returncode != 0 and time.monotonic() - started < 10
+    assert "ValueError: bad rank" in done.stderr
+
+
+def test_distributed_options_are_checked() -> None:
+    done = subprocess.run(
+        [str(BACKPROP), "train", "--check-replicas", "5"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "backprop: error: --check-replicas needs --distributed"
