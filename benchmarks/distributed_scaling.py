@@ -103,9 +103,30 @@ def worker(workload: str, distributed: bool) -> None:
         )
 
 
+def allreduce_alone(repeats: int = 200) -> None:
+    """Median seconds of one ``Allreduce`` of each workload's gradient buffer, ranks in lockstep."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    medians = {}
+    for workload in WORKLOADS:
+        buffer = np.zeros(sum(params for params, _ in layers(workload)) + 3, dtype=np.float32)
+        times = []
+        for _ in range(repeats):
+            comm.Barrier()
+            started = MPI.Wtime()
+            comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+            times.append(MPI.Wtime() - started)
+        medians[workload] = statistics.median(times)
+    if comm.Get_rank() == 0:
+        print(json.dumps(medians))
+
+
 def launch(workload: str, ranks: int | None, threads: int) -> dict[str, Any]:
     env = os.environ | {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     script = [sys.executable, __file__, "--worker", workload]
+    if workload == "allreduce":
+        script = [sys.executable, __file__, "--allreduce"]
     if ranks is None:
         command = script
     else:
@@ -114,9 +135,11 @@ def launch(workload: str, ranks: int | None, threads: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(rounds: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {w: {c: [] for c in CONFIGS} for w in WORKLOADS}
+def measure(rounds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {w: {c: [] for c in CONFIGS} for w in WORKLOADS}
+    results["allreduce_alone"] = []
     for round_ in range(rounds):
+        results["allreduce_alone"].append(launch("allreduce", 2, 1))
         for workload in WORKLOADS:
             for config, (ranks, threads) in CONFIGS.items():  # interleaved: drift hits all alike
                 run = launch(workload, ranks, threads)
@@ -171,7 +194,8 @@ def step_seconds(
     return max(clock, network)
 
 
-def report(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+def report(results: dict[str, Any]) -> None:
+    alone = results.pop("allreduce_alone", [])
     print("## Measured (medians)\n")
     print("| workload | configuration | samples/s | vs 1 proc x 1 thread | all-reduce share of the step |")
     print("|---|---|---:|---:|---:|")
@@ -182,6 +206,11 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
             shares = [r["allreduce_seconds"] / r["seconds"] for r in runs if r["allreduce_seconds"]]
             share = f"{100 * statistics.median(shares):.1f}%" if shares else "-"
             print(f"| {workload} | {config} | {rate:,.0f} | {rate / base:.2f}x | {share} |")
+    for workload in WORKLOADS:
+        if alone:
+            seconds = statistics.median(run[workload] for run in alone)
+            what = "one Allreduce of its gradients alone, 2 ranks in lockstep"
+            print(f"\n{workload}: {what}: {1e3 * seconds:.3f} ms")
     for workload, configs in results.items():
         samples, batch = WORKLOADS[workload]
         single = configs["1 proc x 1 thread"]
@@ -216,9 +245,13 @@ def main() -> None:
     parser.add_argument("--from-json", type=Path, help="report earlier raw runs instead of measuring")
     parser.add_argument("--worker", choices=tuple(WORKLOADS), help=argparse.SUPPRESS)
     parser.add_argument("--mpi", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--allreduce", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.mpi)
+        return
+    if args.allreduce:
+        allreduce_alone()
         return
     results = json.loads(args.from_json.read_text()) if args.from_json else measure(args.rounds)
     if args.json:

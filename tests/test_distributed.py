@@ -103,6 +103,33 @@ def test_import_backprop_does_not_import_mpi4py() -> None:
     assert done.stdout.strip() == "True"
 
 
+_DIVERGE_ON_RANK_1 = """
+import numpy as np
+from mpi4py import MPI
+import backprop as bp
+from backprop.distributed import DataParallel
+x = np.random.default_rng(0).normal(size=(8, 3))
+x[-1] = 1e300  # in rank 1's shard of the one full batch: its loss alone is not finite
+model = bp.Sequential(bp.Linear(3, 4, dtype=np.float64, rng=0), bp.ReLU(), bp.Linear(4, 2, dtype=np.float64, rng=1))
+before = model.state_dict()
+try:
+    bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, np.arange(8) % 2, batch_size=None,
+           progress=False, distributed=DataParallel(MPI.COMM_WORLD))
+except bp.DivergenceError as error:
+    same = all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    print(f"rank {MPI.COMM_WORLD.Get_rank()} unchanged={same}: {error}", flush=True)
+"""
+
+
+def test_a_divergence_on_one_rank_stops_every_rank_at_the_same_step() -> None:
+    done = mpiexec(sys.executable, "-c", _DIVERGE_ON_RANK_1, timeout=30)
+    assert done.returncode == 0, done.stderr
+    lines = sorted(done.stdout.splitlines())
+    assert len(lines) == 2 and lines[0].startswith("rank 0 unchanged=True: fit: the loss became")
+    assert lines[0].split(": ", 1)[1] == lines[1].split(": ", 1)[1]  # the same message, same step
+    assert "at epoch 1, step 1" in lines[0]
+
+
 # ---------------------------------------------------------------- the command line, under mpiexec
 
 TRAIN = ["train", "--epochs", "2", "--hidden", "16", "--batch-size", "25", "--dtype", "float64", "--no-plots"]
@@ -233,3 +260,33 @@ def test_distributed_options_are_checked() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "backprop: error: --check-replicas needs --distributed"
+
+
+# ---------------------------------------------------------------- in this process, one rank
+
+
+def test_one_rank_strategy_is_bit_identical_to_plain_fit() -> None:
+    from mpi4py import MPI
+
+    from backprop.distributed import DataParallel
+
+    plain, plain_history = distributed_fit.train("mlp-odd")
+    parallel = DataParallel(MPI.COMM_SELF, check_every=1)
+    weights, history = distributed_fit.train("mlp-odd", parallel)
+    for name, value in weights.items():
+        assert np.array_equal(value, plain[name]), name
+    assert history == plain_history
+    assert parallel.allreduce_seconds > 0
+
+
+def test_data_parallel_refuses_bad_arguments() -> None:
+    from mpi4py import MPI
+
+    from backprop.distributed import DataParallel
+
+    with pytest.raises(TypeError, match="DataParallel: comm must be an mpi4py communicator, got int"):
+        DataParallel(3)
+    with pytest.raises(ValueError, match="check_every must be a positive integer or None, got 0"):
+        DataParallel(MPI.COMM_SELF, check_every=0)
+    with pytest.raises(ValueError, match=r"weighting must be one of \('samples', 'ranks'\), got 'mean'"):
+        DataParallel(MPI.COMM_SELF, weighting="mean")
