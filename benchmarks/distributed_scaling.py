@@ -197,15 +197,19 @@ def step_seconds(
 def report(results: dict[str, Any]) -> None:
     alone = results.pop("allreduce_alone", [])
     print("## Measured (medians)\n")
+    print("The ratio is the median over rounds of samples/s over the same round's 1 proc x 1 thread.\n")
     print("| workload | configuration | samples/s | vs 1 proc x 1 thread | all-reduce share of the step |")
     print("|---|---|---:|---:|---:|")
     for workload, configs in results.items():
-        base = statistics.median(r["samples_per_second"] for r in configs["1 proc x 1 thread"])
+        base = [r["samples_per_second"] for r in configs["1 proc x 1 thread"]]
         for config, runs in configs.items():
             rate = statistics.median(r["samples_per_second"] for r in runs)
+            ratio = statistics.median(r["samples_per_second"] / b for r, b in zip(runs, base))
             shares = [r["allreduce_seconds"] / r["seconds"] for r in runs if r["allreduce_seconds"]]
             share = f"{100 * statistics.median(shares):.1f}%" if shares else "-"
-            print(f"| {workload} | {config} | {rate:,.0f} | {rate / base:.2f}x | {share} |")
+            print(f"| {workload} | {config} | {rate:,.0f} | {ratio:.2f}x | {share} |")
+    loads = [r["load_average"] for configs in results.values() for runs in configs.values() for r in runs]
+    print(f"\nLoad average (1 min) during the runs: {min(loads):.1f} to {max(loads):.1f}")
     for workload in WORKLOADS:
         if alone:
             seconds = statistics.median(run[workload] for run in alone)
