@@ -39,6 +39,7 @@ from mpi4py import MPI
 
 from .layers.base import Layer
 from .losses import Loss
+from .training import _classifies, correct_count
 
 #: How shard gradients are combined: "samples" weights shard r by n_r / B (the global batch's
 #: gradient, exact); "ranks" weights every shard by 1 / P (a plain average of the shards' mean
@@ -137,8 +138,6 @@ class DataParallel:
         correct predictions. A shard whose loss is not finite skips its backward: its
         loss makes the sum non-finite on every rank, and ``train_step`` stops everywhere.
         """
-        from .training import _classifies, correct_count
-
         self.bind(model)
         buffer = self._buffer
         assert buffer is not None
