@@ -27,6 +27,16 @@ from .optim import SGD, Adam, CosineLR, StepLR
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
 
+
+def __getattr__(name: str) -> object:
+    # bp.distributed imports mpi4py (and starts MPI), so it is loaded only when asked for.
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")
+
+
 __all__ = [
     "SGD",
     "Adam",

@@ -88,7 +88,8 @@ class TrainState:
     permutation of the samples (``None`` without shuffling). ``epoch_loss`` and
     ``epoch_correct`` are the sums over the epoch's batches so far, so a run resumed mid-epoch
     reports the same epoch metrics as one that was never stopped. ``logs`` holds the metrics
-    of the last finished epoch.
+    of the last finished epoch. ``distributed`` is the data-parallel strategy
+    (``backprop.distributed.DataParallel``) or ``None`` in one process.
     """
 
     model: Layer
@@ -105,6 +106,7 @@ class TrainState:
     epoch_loss: float = 0.0
     epoch_correct: int = 0
     logs: dict[str, float] = field(default_factory=dict)
+    distributed: Any = None
 
     def begin_epoch(self, n: int, batch_size: int, shuffle: bool) -> None:
         """Draw the epoch's permutation and reset its sums (only at an epoch boundary)."""

@@ -9,7 +9,9 @@ The loop is three functions over one ``TrainState`` (``state.py``): ``fit`` runs
 ``train_epoch`` walks one epoch's batches from wherever the state stands, ``train_step`` does
 one forward, backward and update. Because everything lives in the state, a checkpoint
 (``checkpoint.py``) can save it between two steps and ``fit(..., resume=path)`` continue with
-bit-identical results.
+bit-identical results. With ``distributed=`` (``distributed.py``) the same loop runs on every
+rank of an MPI job: each step trains on the rank's shard of the global batch and one
+all-reduce combines the gradients, so every rank takes the global batch's step.
 """
 
 from __future__ import annotations
@@ -23,17 +25,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .accuracy import classifies, correct_count
 from .checkpoint import read_checkpoint, restore, save_checkpoint
 from .datacheck import check_data
 from .layers.activations import softmax_forward
 from .layers.base import Layer
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss, SoftmaxCrossEntropy
+from .losses import Loss, SoftmaxCrossEntropy
 from .optim import LRSchedule
 from .state import EarlyStopping, History, TrainState
+
+if TYPE_CHECKING:
+    from .distributed import DataParallel
 
 Callback = Callable[[TrainState], Any]
 
@@ -53,19 +59,6 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(message)
         self.state = state
         self.checkpoint = checkpoint
-
-
-def _classifies(loss: Loss) -> bool:
-    return isinstance(loss, (SoftmaxCrossEntropy, CrossEntropy, BinaryCrossEntropy))
-
-
-def correct_count(outputs: np.ndarray, targets: np.ndarray, loss: Loss) -> int:
-    """How many samples the outputs classify correctly (argmax, or 0.5 for binary outputs)."""
-    if isinstance(loss, BinaryCrossEntropy):
-        hits = (outputs > 0.5) == (targets > 0.5)
-        return int(np.all(hits.reshape(len(hits), -1), axis=1).sum())
-    labels = targets if targets.ndim == 1 else targets.argmax(axis=1)
-    return int(np.count_nonzero(outputs.argmax(axis=1) == labels))
 
 
 def _check_batch_size(batch_size: int | None, name: str) -> None:
@@ -99,6 +92,7 @@ def fit(
     checkpoint_every: int | None = None,
     checkpoint_metadata: Mapping[str, Any] | None = None,
     resume: str | Path | None = None,
+    distributed: DataParallel | None = None,
 ) -> History:
     """Train ``model`` on ``(x, y)`` and return the per-epoch ``History``.
 
@@ -127,6 +121,10 @@ def fit(
         original run) take its state and training goes on from the step after it, ending with
         the same weights as a run that was never stopped. ``fit``'s other arguments must be
         those of the original run.
+    distributed : ``backprop.distributed.DataParallel(comm)`` to train data-parallel on every
+        rank of an MPI job (call ``fit`` the same way on every rank, with the same data and
+        seed): ``batch_size`` is the global batch, split across the ranks; evaluation is split
+        and reduced; only rank 0 logs, shows progress and writes the checkpoint.
 
     If a loss becomes NaN or infinite, training stops at once, before that step's update:
     the weights stay those of the last step with a finite loss (or, if that step's update
@@ -145,6 +143,8 @@ def fit(
         raise ValueError(f"fit: checkpoint {checkpoint}: the folder {Path(checkpoint).parent} does not exist")
     if schedule is not None and schedule.optimizer is not optimizer:
         raise ValueError("fit: the schedule must be built on the optimiser passed to fit")
+    if distributed is not None and not distributed.is_root:
+        progress = False
     x, y = check_data(model, loss, x, y, "fit")
     if validation_data is not None:
         if len(validation_data) != 2:
@@ -163,6 +163,7 @@ def fit(
         np.random.default_rng(seed),
         schedule=schedule,
         early_stopping=None if patience is None else EarlyStopping(int(patience)),
+        distributed=distributed,
     )
     arguments = {
         "epochs": int(epochs),
@@ -179,19 +180,23 @@ def fit(
     }
     if resume is not None:
         restore(state, read_checkpoint(resume), arguments)
-    saver = _Saver(state, checkpoint, checkpoint_every, arguments, checkpoint_metadata)
+    writes = distributed is None or distributed.is_root
+    saver = _Saver(state, checkpoint if writes else None, checkpoint_every, arguments, checkpoint_metadata)
     bar = _progress_bar(n, progress)
     params = list(model.params.values())
     epoch_start = [p.copy() for p in params]
     model.train()
     try:
         with _deferred_interrupt() as interrupted:
+            if distributed is not None:
+                # Ranks agree on Ctrl-C through the step's all-reduce, so all stop at the same step.
+                distributed.interrupt_requested = interrupted
 
             def after_step(value: float, count: int, last: bool) -> None:
                 if bar is not None:
                     bar.update(count)
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-                if interrupted.is_set():
+                if interrupted.is_set() if distributed is None else distributed.interrupted:
                     raise saver.interrupted()
                 if not last:
                     saver.step_done()
@@ -236,41 +241,60 @@ def train_epoch(
     At an epoch boundary the epoch's permutation is drawn first. ``after_step(value, count,
     last)`` runs after each ``train_step`` with the batch's loss, its size and whether it was
     the epoch's last batch (``fit`` uses it for the progress bar, Ctrl-C and checkpoints).
+    With ``state.distributed`` each rank takes its shard of every batch.
     """
     n = len(x)
+    parallel = state.distributed
     if state.batch == 0:
         state.begin_epoch(n, size, shuffle)
     for start in range(state.batch * size, n, size):
+        stop = min(start + size, n)
+        lo, hi = (start, stop) if parallel is None else parallel.shard(start, stop)
         if state.order is None:
-            xb, yb = x[start : start + size], y[start : start + size]
+            xb, yb = x[lo:hi], y[lo:hi]
         else:
-            index = state.order[start : start + size]
+            index = state.order[lo:hi]
             xb, yb = x[index], y[index]
-        value = train_step(state, xb, yb)
+        value = train_step(state, xb, yb, stop - start)
         if after_step is not None:
-            after_step(value, len(xb), start + size >= n)
+            after_step(value, stop - start, stop >= n)
 
 
-def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray) -> float:
+def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: int | None = None) -> float:
     """One step of gradient descent on the batch ``(xb, yb)``; returns the batch's loss.
 
     Forward, loss, backward (which SETS every gradient), then the optimiser's update in place;
-    the state's counters and the epoch's sums advance with it.
+    the state's counters and the epoch's sums advance with it. With ``state.distributed``,
+    ``(xb, yb)`` is this rank's shard of a global batch of ``global_size`` samples; the
+    gradients are all-reduced before the finite check, which every rank then decides alike.
     """
-    model, loss = state.model, state.loss
-    outputs = model(xb)
-    value = loss(outputs, yb)
+    model, loss, parallel = state.model, state.loss, state.distributed
+    if parallel is None:
+        outputs = model(xb)
+        value = loss(outputs, yb)
+        _check_finite(value, state)
+        model.backward_params(loss.backward())
+        state.optimizer.step()
+        if classifies(loss):
+            state.epoch_correct += correct_count(outputs, yb, loss)
+        count = len(xb)
+    else:
+        count = len(xb) if global_size is None else global_size
+        value, correct = parallel.forward_backward(model, loss, xb, yb, count)
+        _check_finite(value, state)
+        state.optimizer.step()
+        state.epoch_correct += correct
+        parallel.after_update(model, state.step + 1)
+    state.step += 1
+    state.batch += 1
+    state.epoch_loss += value * count
+    return value
+
+
+def _check_finite(value: float, state: TrainState) -> None:
     if not math.isfinite(value):
         where = f"epoch {state.epoch + 1}, step {state.step + 1}"
         raise DivergenceError(f"fit: the loss became {value} at {where}")
-    model.backward_params(loss.backward())
-    state.optimizer.step()
-    state.step += 1
-    state.batch += 1
-    state.epoch_loss += value * len(xb)
-    if _classifies(loss):
-        state.epoch_correct += correct_count(outputs, yb, loss)
-    return value
 
 
 def _end_epoch(
@@ -281,10 +305,11 @@ def _end_epoch(
 ) -> None:
     """Close the epoch: its metrics and validation, the schedule's step, callbacks, early stopping."""
     logs = {"loss": state.epoch_loss / n}
-    if _classifies(state.loss):
+    if classifies(state.loss):
         logs["accuracy"] = state.epoch_correct / n
     if validation_data is not None:
-        logs.update({f"val_{k}": v for k, v in evaluate(state.model, state.loss, *validation_data).items()})
+        scores = evaluate(state.model, state.loss, *validation_data, distributed=state.distributed)
+        logs.update({f"val_{k}": v for k, v in scores.items()})
         state.model.train()
     state.epoch += 1
     state.batch = 0
@@ -422,37 +447,51 @@ def _progress_bar(total: int, progress: bool) -> Any:
 
 
 def _batches(n: int, batch_size: int | None) -> range:
-    return range(0, n, n if batch_size is None else int(batch_size))
+    # max(n, 1): a rank's shard of a set smaller than the world is empty, and range needs a step.
+    return range(0, n, max(n, 1) if batch_size is None else int(batch_size))
 
 
 def evaluate(
-    model: Layer, loss: Loss, x: np.ndarray, y: np.ndarray, batch_size: int | None = 1000
+    model: Layer,
+    loss: Loss,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int | None = 1000,
+    distributed: DataParallel | None = None,
 ) -> dict[str, float]:
     """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` in ``eval()`` mode (no accuracy for regression).
 
     The loss is the loss's own reduction applied to the whole set: the mean over all samples
-    for ``reduction="mean"``, the total for ``"sum"``.
+    for ``reduction="mean"``, the total for ``"sum"``. With ``distributed`` (called on every
+    rank with the same set) each rank evaluates its contiguous shard and the totals are summed
+    across the ranks, so every rank returns the same numbers.
     """
     _check_batch_size(batch_size, "evaluate")
     x, y = check_data(model, loss, x, y, "evaluate")
+    n = len(x)
+    if distributed is not None:
+        lo, hi = distributed.shard(0, n)
+        x, y = x[lo:hi], y[lo:hi]
     was_training = model.training
     model.eval()
     try:
         total, correct = 0.0, 0
-        classifies = _classifies(loss)
+        counts_correct = classifies(loss)
         for start in _batches(len(x), batch_size):
             stop = start + (len(x) if batch_size is None else int(batch_size))
             xb, yb = x[start:stop], y[start:stop]
             outputs = model(xb)
             value = loss(outputs, yb)
             total += value * len(xb) if loss.reduction == "mean" else value
-            if classifies:
+            if counts_correct:
                 correct += correct_count(outputs, yb, loss)
     finally:
         model.train(was_training)
-    result = {"loss": total / len(x) if loss.reduction == "mean" else total}
-    if classifies:
-        result["accuracy"] = correct / len(x)
+    if distributed is not None:
+        total, correct = distributed.sum([total, correct])
+    result = {"loss": total / n if loss.reduction == "mean" else total}
+    if counts_correct:
+        result["accuracy"] = correct / n
     return result
 
 

@@ -23,7 +23,7 @@ import backprop as bp
 
 from .. import architectures
 from ..files import atomic_write
-from . import arguments, data
+from . import arguments, data, distributed
 from .errors import UserError
 from .report import write_plots
 
@@ -132,6 +132,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="RUN",
         help="continue the interrupted run in folder RUN from its checkpoint, with its saved configuration",
     )
+    distributed.add_arguments(parser)
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.set_defaults(run=run)
@@ -139,10 +140,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    parallel = distributed.start(args)
+    with distributed.abort_on_failure(parallel):
+        return _train(args, parallel)
+
+
+def _train(args: argparse.Namespace, parallel: Any) -> int:
     resuming = args.resume is not None
     if resuming:
         args = _resumed_arguments(args)
-    out = Path(args.resume) if resuming else _run_folder(args.out)
+    out = Path(args.resume) if resuming else distributed.on_root(parallel, lambda: _run_folder(args.out))
     dtype = np.dtype(args.dtype)
     dataset = data.load(
         args.dataset,
@@ -177,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.schedule == "step":
         schedule = bp.StepLR(optimizer, max(1, args.epochs // 3))
 
-    say = (lambda text: None) if args.quiet else print
+    say = (lambda text: None) if args.quiet or not distributed.is_root(parallel) else print
     say(
         f"data: {dataset.note}; {len(dataset.x_train)} train, {len(dataset.x_val)} validation, "
         f"{len(dataset.x_test)} test"
@@ -208,23 +215,28 @@ def run(args: argparse.Namespace) -> int:
                 "preprocessing": dataset.preprocessing,
             },
             resume=checkpoint if resuming else None,
+            distributed=parallel,
         )
     except bp.DivergenceError as error:
         raise UserError(str(error)) from error
     except bp.TrainingInterrupted as stop:
+        if not distributed.is_root(parallel):
+            return 130
         if stop.checkpoint is None:
             print(f"backprop: {stop}", file=sys.stderr)
         else:
             print(
                 f"backprop: interrupted; the state is in {stop.checkpoint}. Resume with: backprop train"
-                f" --resume {shlex.quote(str(out))}",
+                f" --resume {shlex.quote(str(out))}{distributed.resume_hint(parallel)}",
                 file=sys.stderr,
             )
         return 130
     except ValueError as error:
         # Data the library refused before the first step, or a checkpoint it cannot resume from.
         raise UserError(str(error)) from error
-    test = bp.evaluate(model, loss, dataset.x_test, dataset.y_test)
+    test = bp.evaluate(model, loss, dataset.x_test, dataset.y_test, distributed=parallel)
+    if not distributed.is_root(parallel):
+        return 0
     if history.stop_reason:
         say(history.stop_reason)
 
@@ -273,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "dataset": args.dataset,
         "seed": args.seed,
+        "world_size": distributed.world_size(parallel),
         "hyperparameters": hyper,
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "backprop": bp.__version__},
     }

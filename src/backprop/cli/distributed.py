@@ -1,0 +1,97 @@
+"""``backprop train --distributed``: the MPI side of the command, kept out of ``train.py``.
+
+``start`` builds the ``DataParallel`` strategy on ``MPI.COMM_WORLD`` and installs the
+excepthook that aborts the job; ``abort_on_failure`` does the same for errors ``main`` would
+otherwise turn into a normal exit, because a rank that leaves quietly leaves the others waiting
+forever in their next all-reduce. Only rank 0 prints and writes (``is_root``, ``on_root``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import arguments
+from .errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over MPI: run as 'mpiexec -n P backprop train --distributed ...'; "
+        "--batch-size is the global batch, split across the P ranks (needs the mpi extra)",
+    )
+    parser.add_argument(
+        "--check-replicas",
+        type=arguments.positive_int,
+        metavar="N",
+        help="with --distributed: check every N steps that the weights are bit-identical on every rank",
+    )
+
+
+def start(args: argparse.Namespace) -> Any:
+    """The ``DataParallel`` strategy for ``--distributed`` (``None`` without it)."""
+    if not args.distributed:
+        if args.check_replicas is not None:
+            raise UserError("--check-replicas needs --distributed")
+        return None
+    try:
+        from mpi4py import MPI
+
+        from ..distributed import DataParallel
+    except ImportError as error:
+        raise UserError(
+            f"--distributed needs mpi4py and an MPI runtime ({error}); install them with"
+            " pip install 'backprop[mpi]'"
+        ) from error
+    parallel = DataParallel(MPI.COMM_WORLD, check_every=args.check_replicas)
+    parallel.install_excepthook()
+    return parallel
+
+
+@contextlib.contextmanager
+def abort_on_failure(parallel: Any) -> Iterator[None]:
+    """Under ``--distributed``, any error on a rank ends every rank (``MPI_Abort``) with its message.
+
+    A user's mistake keeps its one line (exit status 2), Ctrl-C its 130, a bug its traceback.
+    """
+    if parallel is None or parallel.size == 1:
+        yield
+        return
+    try:
+        yield
+    except UserError as error:
+        parallel.abort(f"backprop: error: {error}", 2)
+    except KeyboardInterrupt:
+        parallel.abort("backprop: interrupted", 130)
+    except Exception as error:
+        traceback.print_exc(file=sys.stderr)
+        parallel.abort(f"backprop: error: {type(error).__name__}: {error}", 1)
+
+
+def is_root(parallel: Any) -> bool:
+    """True in one process and on rank 0: the process that prints and writes."""
+    return parallel is None or parallel.is_root
+
+
+def on_root(parallel: Any, make_folder: Callable[[], Path]) -> Path:
+    """``make_folder()`` on rank 0 only; its path, broadcast, on every rank."""
+    if parallel is None:
+        return make_folder()
+    folder = make_folder() if parallel.is_root else None
+    return Path(parallel.broadcast_text(None if folder is None else str(folder)))
+
+
+def world_size(parallel: Any) -> int:
+    return 1 if parallel is None else parallel.size
+
+
+def resume_hint(parallel: Any) -> str:
+    """What to add to ``backprop train --resume RUN`` to continue a distributed run."""
+    return "" if parallel is None else f" --distributed (under mpiexec -n {parallel.size})"
