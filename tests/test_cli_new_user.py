@@ -248,6 +248,9 @@ def test_useless_options_are_warnings(tmp_path):
     ]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["hyperparameters"]["momentum"] is None and metrics["hyperparameters"]["optimizer"] == "adam"
+    assert warnings_of(ok("report", "run", "--data-dir", "somewhere", cwd=tmp_path)) == [
+        "backprop: warning: --data-dir somewhere applies to --dataset mnist only; ignored with --dataset digits"
+    ]
 
 
 def test_evaluate_on_the_training_samples_under_another_name_warns(small_mnist, tmp_path):

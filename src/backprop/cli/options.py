@@ -49,7 +49,7 @@ def check_train(args: argparse.Namespace) -> None:
 def warn_unused_data_options(args: argparse.Namespace, spec: str | None = None) -> None:
     """``--target``/``--task`` only mean something for CSV data, ``--data-dir`` only for MNIST."""
     spec = args.dataset if spec is None else spec
-    if args.target is not None and not spec.startswith("csv:"):
+    if getattr(args, "target", None) is not None and not spec.startswith("csv:"):
         warn(f"--target {args.target} applies to csv: data sets only; ignored with --dataset {spec}")
     if getattr(args, "task", "auto") != "auto" and not spec.startswith("csv:"):
         warn(f"--task {args.task} applies to csv: data sets only; ignored with --dataset {spec}")

@@ -15,7 +15,7 @@ import numpy as np
 
 import backprop as bp
 
-from . import data
+from . import data, options
 from .errors import UserError
 from .runs import load_run
 
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     model, record = load_run(folder)
+    options.warn_unused_data_options(args, record["dataset"])
     metrics_path = folder / "metrics.json"
     try:
         history = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", {})
