@@ -196,3 +196,13 @@ def test_user_mistakes_exit_2_with_one_line(args, message):
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_share_of_peak_over_100_percent_is_flagged_not_printed():
+    # 1,408,512 FLOPs x 60,000 samples in 0.5 s = 169 GFLOP/s: more than the 100 GFLOP/s peak.
+    results = _results(mlp_ours=0.5, mlp_torch=1.0)
+    [mlp] = [row for row in bench.summary(results) if row["workload"] == "mlp"]
+    assert mlp["peak_share"]["ours"] > 1 and mlp["checks"]["peak"] is None
+    report = bench.format_report(results)
+    assert "169.0%" not in report and "over 100%: noisy timing" in report
+    assert "share of peak, W1 mlp: ours over 100%: noisy timing" in report

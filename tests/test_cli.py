@@ -15,6 +15,12 @@ import backprop as bp
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path, monkeypatch):
+    """Every command runs in the test's own directory: a default runs/<timestamp> lands there."""
+    monkeypatch.chdir(tmp_path)
+
+
 def backprop(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd
@@ -188,7 +194,8 @@ def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
     assert "invalid choice" in user_error("no-such-command")
     assert "invalid choice: 'resnet'" in user_error("train", "--model", "resnet")
     assert "expected a positive integer, got '0'" in user_error("train", "--epochs", "0")
-    assert "expected a number in [0, 1), got '1.5'" in user_error("train", "--test-fraction", "1.5")
+    assert "expected a number above 0 and below 1, got '1.5'" in user_error("train", "--test-fraction", "1.5")
+    assert "expected a number in [0, 1), got '1.5'" in user_error("train", "--val-fraction", "1.5")
     assert "unknown --dataset 'imagenet'" in user_error("train", "--dataset", "imagenet")
     assert "no such file" in user_error("train", "--dataset", f"csv:{tmp_path / 'missing.csv'}").lower()
     assert "--data-dir" in user_error("train", "--dataset", "mnist", "--data-dir", tmp_path / "nowhere")

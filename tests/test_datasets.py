@@ -473,10 +473,10 @@ def test_split_validates_data():
 
 def test_csv_by_name_and_index(tmp_path):
     path = tmp_path / "table.csv"
-    path.write_text("\ufeffa, b ,label\n1,2,0\n\n3.5,-4e1,1\n\"5\",nan,2\n", encoding="utf-8")
+    path.write_text("\ufeffa, b ,label\n1,2,0\n\n3.5,-4e1,1\n\"5\",1e-3,2\n", encoding="utf-8")
     features, target = ds.load_csv(path, "label")
     assert features.dtype == np.float32 and target.dtype == np.float32
-    np.testing.assert_array_equal(features, [[1, 2], [3.5, -40], [5, np.nan]])
+    np.testing.assert_array_equal(features, np.array([[1, 2], [3.5, -40], [5, 1e-3]], np.float32))
     np.testing.assert_array_equal(target, [0, 1, 2])
     for index in (-1, 2):
         same, labels = ds.load_csv(path, index, dtype=np.float64, target_dtype=np.int64)
@@ -485,6 +485,14 @@ def test_csv_by_name_and_index(tmp_path):
     features, target = ds.load_csv(path, "a")
     np.testing.assert_array_equal(target, [1, 3.5, 5])
     assert features.shape == (3, 2)
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-infinity"])
+def test_csv_refuses_a_cell_that_is_not_finite(cell, tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text(f"a,b,label\n1,2,0\n3,{cell},1\n")
+    with pytest.raises(ValueError, match=rf"table.csv, line 3, column 1 \('b'\): expected a finite number, found '{cell}'"):
+        ds.load_csv(path, "label")
 
 
 def test_csv_without_header_and_other_delimiter(tmp_path):

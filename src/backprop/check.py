@@ -156,6 +156,9 @@ def gradcheck(
     Random layers (Dropout) draw the same mask at every evaluation: their generators are
     rewound before each forward pass.
     """
+    if isinstance(directions, bool) or not isinstance(directions, (int, np.integer)) or directions < 1:
+        # Zero directions would check nothing and report every gradient as passing.
+        raise ValueError(f"gradcheck: directions must be a positive integer, got {directions!r}")
     x = np.asarray(x)
     if x.dtype != np.float64:
         raise TypeError(f"gradcheck: expected a float64 input, got {x.dtype} (use dtype=np.float64)")

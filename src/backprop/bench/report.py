@@ -63,7 +63,9 @@ def summary(results: Results) -> list[dict[str, Any]]:
             checks["PyTorch"] = None if ratios["torch"] is None else ratios["torch"] <= 0.5
             checks["JAX"] = None if ratios["jax"] is None else ratios["jax"] <= 1.0
             if workload == "mlp":
-                checks["peak"] = None if "ours" not in share else share["ours"] >= 0.6
+                # Over 100% of the measured peak cannot be: the GEMM or the workload was timed
+                # on a busy machine, so the target is neither met nor missed.
+                checks["peak"] = None if "ours" not in share or share["ours"] > 1 else share["ours"] >= 0.6
         elif workload == "cnn":
             theirs = [v for f, v in values.items() if f != "ours" and v is not None]
             checks["faster of PyTorch, JAX"] = (
@@ -174,7 +176,7 @@ def format_report(results: Results) -> str:
         cells += [
             f"{r:.2f}" if r is not None else "-" for r in (row["ratios"]["torch"], row["ratios"]["jax"])
         ]
-        cells += [f"{100 * share:.1f}%" if share is not None else "-", row["target"], _met(row["checks"])]
+        cells += [_share(share) if share is not None else "-", row["target"], _met(row["checks"])]
         table.append(cells)
     if table:
         out += format_table(header, table, "l" + "r" * (len(header) - 3) + "ll")
@@ -192,7 +194,7 @@ def format_report(results: Results) -> str:
         )
         for row in rows:
             if row["peak_share"]:
-                shares = ", ".join(f"{NAMES[f]} {100 * s:.1f}%" for f, s in row["peak_share"].items())
+                shares = ", ".join(f"{NAMES[f]} {_share(s)}" for f, s in row["peak_share"].items())
                 out.append(f"  share of peak, {row['label'].split(',')[0]}: {shares}")
     for name, by_framework in results.compile_seconds.items():
         if name.startswith("sweep:"):
@@ -252,6 +254,11 @@ def format_report(results: Results) -> str:
             out.append(f"error: {NAMES[f]} {name}: {message}")
     out.append(f"wall time {results.wall_seconds:.0f} s")
     return "\n".join(out)
+
+
+def _share(share: float) -> str:
+    """A share of the GEMM peak as a percentage; over 100% is a noisy measurement, said as such."""
+    return f"{100 * share:.1f}%" if share <= 1 else "over 100%: noisy timing"
 
 
 def _load(values: list[float] | None) -> str:

@@ -1,7 +1,9 @@
 """The ``backprop`` command: one module per sub-command, each with ``add_parser`` and ``run``.
 
 A mistake of the user's raises ``UserError``; ``main`` prints it as one line on stderr and
-exits with status 2. Anything else is a bug of ours and keeps its traceback.
+exits with status 2. Anything else is a bug of ours and keeps its traceback. NumPy's
+floating-point warnings are silenced: a loss that overflows is reported by ``fit``'s
+divergence stop in one sentence, not by lines of ``RuntimeWarning`` with our source paths.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+
+import numpy as np
 
 from . import bench, evaluate, example, gradcheck, predict, report, serve, train
 from .errors import UserError
@@ -33,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return int(args.run(args) or 0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return int(args.run(args) or 0)
     except UserError as error:
         print(f"backprop: error: {error}", file=sys.stderr)
         return 2

@@ -46,6 +46,23 @@ def fraction(text: str) -> float:
     return value
 
 
+def open_fraction(text: str) -> float:
+    value = finite_number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and below 1, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def finite_number(text: str) -> float:
     try:
         value = float(text)

@@ -8,9 +8,10 @@ import numpy as np
 
 import backprop as bp
 
-from . import data
-from .errors import UserError
+from . import data, options
+from .errors import UserError, warn
 from .runs import note_assumptions, open_model
+from .scoring import score
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,9 +36,11 @@ def run(args: argparse.Namespace) -> int:
     hyper = record["hyperparameters"]
     same = args.dataset in (None, record["dataset"])
     spec = record["dataset"] if same else args.dataset
+    options.warn_unused_data_options(args, spec)
+    data_dir, origin = data.recorded_data_dir(args.data_dir, record, args.model)
     dataset = data.load(
         spec,
-        data_dir=args.data_dir,
+        data_dir=data_dir,
         seed=hyper.get("seed", 0),
         test_fraction=hyper["test_fraction"] if same else 0.0,
         val_fraction=hyper["val_fraction"] if same else 0.0,
@@ -45,12 +48,25 @@ def run(args: argparse.Namespace) -> int:
         target=args.target or record.get("target"),
         task=record["task"],
         preprocessing=record["preprocessing"],
+        input_shape=tuple(record["input_shape"]),
+        data_dir_origin=origin,
     )
     x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
     check_shape(record, dataset.input_shape, spec)
+    known = record.get("outputs")  # a bp.save file has no record of it: bp.evaluate checks then
+    if record["task"] == "classification" and known is not None and len(y) and int(y.max()) >= known:
+        raise UserError(
+            f"the model knows the classes 0 to {record['outputs'] - 1}, "
+            f"{spec} has labels up to {int(y.max())}"
+        )
+    if not same and dataset.digest == record.get("data_digest"):
+        warn(
+            f"{spec} holds the very samples {args.model} was trained on, so this score overstates how it "
+            f"does on new data; `backprop evaluate {args.model}` scores its held-out test split"
+        )
     note_assumptions(model_run, "evaluate")
     loss = bp.SoftmaxCrossEntropy() if record["task"] == "classification" else bp.MSELoss()
-    result = bp.evaluate(model, loss, x, y)
+    result = score(model, loss, x, y, record["preprocessing"])
     part = "test split" if same else "all samples"
     print(
         "  ".join(f"{key} {value:.4f}" for key, value in result.items())

@@ -47,7 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="with --explain: summarise arrays with more than N entries (default 64)",
     )
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE instead of printing it")
-    parser.add_argument("--seed", type=int, default=0, help="seeds data, weights and shuffling (default 0)")
+    parser.add_argument(
+        "--seed", type=arguments.seed, default=0, help="seeds data, weights and shuffling (default 0)"
+    )
     parser.add_argument(
         "--plot", metavar="FILE", help=f"regression: where to draw the figure (default {DEFAULT_PLOT})"
     )

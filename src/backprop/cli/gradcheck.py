@@ -10,6 +10,7 @@ import numpy as np
 import backprop as bp
 
 from ..tables import format_table
+from . import arguments
 
 Case = tuple[str, "bp.Layer | bp.Loss", np.ndarray, "np.ndarray | None", "bp.Loss | None"]
 
@@ -22,8 +23,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "differences of its forward pass, in float64, and print the worst relative error of "
         "the input gradient and of each parameter gradient.",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of inputs and directions (default 0)")
-    parser.add_argument("--directions", type=int, default=3, help="random directions per quantity")
+    parser.add_argument(
+        "--seed", type=arguments.seed, default=0, help="seed of inputs and directions (default 0)"
+    )
+    parser.add_argument(
+        "--directions",
+        type=arguments.positive_int,
+        default=3,
+        help="random directions per quantity, at least 1 (default 3)",
+    )
     parser.set_defaults(run=run)
 
 

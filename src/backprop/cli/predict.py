@@ -19,6 +19,7 @@ import backprop as bp
 
 from .. import images
 from ..runs import Run
+from . import arguments, data
 from .errors import UserError
 from .runs import note_assumptions, open_model
 
@@ -32,7 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model", metavar="RUN_OR_MODEL", help="a run folder or a .safetensors file")
     parser.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images or .npy arrays")
-    parser.add_argument("--top", type=int, default=1, help="show the k most probable classes (default 1)")
+    parser.add_argument(
+        "--top", type=arguments.positive_int, default=1, help="show the k most probable classes (default 1)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                 best = np.argsort(row)[::-1][: max(1, args.top)]
                 print(f"{label}: " + ", ".join(f"{k} ({row[k]:.3f})" for k in best))
             else:
-                print(f"{label}: " + " ".join(f"{value:.6g}" for value in row))
+                values = data.restore_targets(row, model_run.record["preprocessing"])  # in the target's units
+                print(f"{label}: " + " ".join(f"{value:.6g}" for value in values))
     return 0
 
 

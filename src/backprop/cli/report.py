@@ -15,7 +15,7 @@ import numpy as np
 
 import backprop as bp
 
-from . import data
+from . import data, options
 from .errors import UserError
 from .runs import load_run
 
@@ -36,23 +36,26 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     model, record = load_run(folder)
+    options.warn_unused_data_options(args, record["dataset"])
     metrics_path = folder / "metrics.json"
     try:
         history = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", {})
     except (OSError, ValueError) as error:
         raise UserError(f"{metrics_path}: cannot read the run's metrics ({error})") from error
-    dataset = dataset_of(record, args.data_dir)
+    dataset = dataset_of(record, args.data_dir, str(folder))
     for path in write_plots(folder, model, history, dataset):
         print(path)
     return 0
 
 
-def dataset_of(record: dict[str, Any], data_dir: str | None) -> data.Dataset:
+def dataset_of(record: dict[str, Any], data_dir: str | None, run: str) -> data.Dataset:
     """The run's data split again, preprocessed with the recorded preprocessing."""
     hyper = record["hyperparameters"]
+    data_dir, origin = data.recorded_data_dir(data_dir, record, run)
     return data.load(
         record["dataset"],
         data_dir=data_dir,
+        data_dir_origin=origin,
         seed=hyper["seed"],
         test_fraction=hyper["test_fraction"],
         val_fraction=hyper["val_fraction"],

@@ -1,7 +1,8 @@
 """``backprop train``: train one of the seeds' networks and write a run folder.
 
 With no options it is the README's main job: the seeds' digit network
-``softmax(W2 ReLU(W1 ReLU(W0 x)))`` on the embedded 8x8 digits. The run folder holds
+``softmax(W2 ReLU(W1 ReLU(W0 x + b0) + b1) + b2)`` (seed 003's network with biases; the
+bias-free one is ``backprop example digits``) on the embedded 8x8 digits. The run folder holds
 ``model.safetensors`` (weights, architecture and everything ``evaluate``/``predict`` need),
 ``metrics.json`` and the plots of ``backprop report``.
 """
@@ -13,7 +14,6 @@ import json
 import platform
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ import backprop as bp
 
 from .. import architectures
 from ..files import atomic_write
-from . import arguments, data, distributed
+from . import arguments, data, distributed, options
 from .errors import UserError
 from .report import write_plots
+from .runfolder import RunFolder
+from .scoring import score
 
 CHECKPOINT = "checkpoint.safetensors"
 #: The options that make a run what it is: saved in its checkpoint, restored by --resume.
@@ -59,7 +61,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "train",
         help="train a network and write a run folder (model, metrics, plots)",
         description="Train one of the seeds' networks. With no options: the digit network "
-        "softmax(W2 ReLU(W1 ReLU(W0 x))) on the embedded 8x8 digits.",
+        "softmax(W2 ReLU(W1 ReLU(W0 x + b0) + b1) + b2) on the embedded 8x8 digits (the bias-free "
+        "network of seed 003 is backprop example digits).",
     )
     parser.add_argument("--dataset", default="digits", help=data.DATASET_HELP)
     parser.add_argument(
@@ -95,9 +98,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="default sgd")
     parser.add_argument(
-        "--lr", type=arguments.positive_float, help="learning rate (default 0.1 for sgd, 0.001 for adam)"
+        "--lr",
+        type=arguments.positive_float,
+        help="learning rate (default 0.1 for sgd, 0.01 for sgd on a regression, 0.001 for adam)",
     )
-    parser.add_argument("--momentum", type=arguments.fraction, default=0.9, help="sgd momentum (default 0.9)")
+    parser.add_argument(
+        "--momentum", type=arguments.fraction, help=f"sgd momentum (default {options.DEFAULT_MOMENTUM})"
+    )
     parser.add_argument(
         "--weight-decay", type=arguments.non_negative_float, default=5e-4, help="L2 penalty (default 5e-4)"
     )
@@ -111,12 +118,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--patience",
         type=arguments.positive_int,
-        help="stop after this many epochs without a better validation loss",
+        help="stop after this many epochs without a better validation loss (default: none; "
+        f"{options.REGRESSION_PATIENCE} for a regression with a validation split)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seeds the split, the weights and the shuffling")
+    parser.add_argument(
+        "--seed", type=arguments.seed, default=0, help="seeds the split, the weights and the shuffling"
+    )
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
     parser.add_argument(
-        "--test-fraction", type=arguments.fraction, default=0.2, help="share held out for test (0.2)"
+        "--test-fraction",
+        type=arguments.open_fraction,
+        default=0.2,
+        help="share held out for test, above 0: every run is scored on data it never saw (0.2)",
     )
     parser.add_argument(
         "--val-fraction", type=arguments.fraction, default=0.1, help="share held out for validation (0.1)"
@@ -142,14 +155,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     parallel = distributed.start(args)
     with distributed.abort_on_failure(parallel):
-        return _train(args, parallel)
+        resuming = args.resume is not None
+        if resuming:
+            args = _resumed_arguments(args)
+        else:
+            options.check_train(args)
+        folder = RunFolder(args.resume if resuming else args.out)
+        with folder.removed_on_failure():
+            return _train(args, folder, parallel, resuming)
 
 
-def _train(args: argparse.Namespace, parallel: Any) -> int:
-    resuming = args.resume is not None
-    if resuming:
-        args = _resumed_arguments(args)
-    out = Path(args.resume) if resuming else distributed.on_root(parallel, lambda: _run_folder(args.out))
+def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming: bool) -> int:
     dtype = np.dtype(args.dtype)
     dataset = data.load(
         args.dataset,
@@ -162,6 +178,7 @@ def _train(args: argparse.Namespace, parallel: Any) -> int:
         task=args.task,
         preprocessing=args.saved_preprocessing if resuming else None,
     )
+    task_defaults = options.fill_task_defaults(args, dataset.task, len(dataset.x_val) > 0)
     if args.model == "cnn" and len(dataset.input_shape) != 3:
         raise UserError(
             f"--model cnn needs images; {args.dataset} has samples of shape {dataset.input_shape}"
@@ -173,7 +190,7 @@ def _train(args: argparse.Namespace, parallel: Any) -> int:
     except ValueError as error:
         raise UserError(str(error)) from error
     loss = bp.SoftmaxCrossEntropy() if dataset.task == "classification" else bp.MSELoss()
-    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
+    lr = args.lr
     if args.optimizer == "sgd":
         optimizer = bp.SGD(model, lr, momentum=args.momentum, weight_decay=args.weight_decay)
     else:
@@ -190,7 +207,11 @@ def _train(args: argparse.Namespace, parallel: Any) -> int:
         f"{len(dataset.x_test)} test"
     )
     say(f"model: {model}")
+    if task_defaults:
+        say(task_defaults)
     validation = (dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    # The folder is made now: the first checkpoint is written at the end of the first epoch.
+    out = distributed.on_root(parallel, folder.create)
     checkpoint = out / CHECKPOINT
     if resuming:
         say(f"resuming from {checkpoint}")
@@ -234,7 +255,7 @@ def _train(args: argparse.Namespace, parallel: Any) -> int:
     except ValueError as error:
         # Data the library refused before the first step, or a checkpoint it cannot resume from.
         raise UserError(str(error)) from error
-    test = bp.evaluate(model, loss, dataset.x_test, dataset.y_test, distributed=parallel)
+    test = score(model, loss, dataset.x_test, dataset.y_test, dataset.preprocessing, distributed=parallel)
     if not distributed.is_root(parallel):
         return 0
     if history.stop_reason:
@@ -268,6 +289,8 @@ def _train(args: argparse.Namespace, parallel: Any) -> int:
         "input_shape": list(dataset.input_shape),
         "outputs": dataset.outputs,
         "preprocessing": dataset.preprocessing,
+        "data_dir": dataset.data_dir,
+        "data_digest": dataset.digest,
         "loss": type(loss).__name__,
         "hyperparameters": hyper,
     }
@@ -335,22 +358,6 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
     with atomic_write(path, "w") as file:
         json.dump(content, file, indent=2)
         file.write("\n")
-
-
-def _run_folder(requested: str | None) -> Path:
-    if requested is None:
-        base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-        folder, suffix = base, 1
-        while folder.exists():
-            suffix += 1
-            folder = base.with_name(f"{base.name}-{suffix}")
-    else:
-        folder = Path(requested)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {folder}: cannot create the run folder ({error.strerror})") from error
-    return folder
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Numeric tables from CSV files: one column is the target, the others are the features.
 
-Every cell must be a number (``float()`` syntax, so ``nan`` and ``inf`` are allowed too); a
-cell that is not gives a ``ValueError`` naming the file, the line and the column. Blank
-lines are skipped. Read with the ``csv`` module, so quoted fields work; no pandas needed.
+Every cell must be a finite number in ``float()`` syntax; a cell that is not (text, an empty
+cell, ``nan``, ``inf``) gives a ``ValueError`` naming the file, the line and the column, since
+a NaN read as a number only shows up much later, as a loss that became NaN. Blank lines are
+skipped. Read with the ``csv`` module, so quoted fields work; no pandas needed.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +64,7 @@ def load_csv(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If a cell is not a number, a row has the wrong number of fields, the file holds no
+        If a cell is not a finite number, a row has the wrong number of fields, the file holds no
         data, or ``target`` names no column (the message lists the columns there are).
     """
     path = Path(path)
@@ -92,13 +94,20 @@ def load_csv(
                     f"{path}, line {line}: expected {width} fields, found {len(row)}"
                 )
             try:
-                values.append([float(cell) for cell in row])
+                numbers = [float(cell) for cell in row]
             except ValueError:
                 column = next(i for i, cell in enumerate(row) if not _is_number(cell))
                 raise ValueError(
                     f"{path}, line {line}, column {_column_name(names, column)}: "
                     f"expected a number, found {row[column]!r}"
                 ) from None
+            if not all(map(math.isfinite, numbers)):
+                column = next(i for i, number in enumerate(numbers) if not math.isfinite(number))
+                raise ValueError(
+                    f"{path}, line {line}, column {_column_name(names, column)}: "
+                    f"expected a finite number, found {row[column]!r}"
+                )
+            values.append(numbers)
 
     if width is None:
         raise ValueError(f"{path}: the file holds no rows")
