@@ -102,6 +102,17 @@ def test_regressor_fits_one_and_several_targets():
     assert one.score(x, y[:, 0]) > 0.95
 
 
+def test_hidden_layer_sizes_may_be_an_int_or_empty_and_verbose_prints_each_epoch(capsys):
+    x, y = blobs(3)
+    assert str(NeuralNetClassifier(hidden_layer_sizes=5, max_iter=1).fit(x, y).model_) == (
+        "Sequential(Linear(6 -> 5), ReLU(), Linear(5 -> 3))"
+    )
+    softmax_regression = NeuralNetClassifier(hidden_layer_sizes=(), max_iter=2, verbose=True).fit(x, y)
+    assert str(softmax_regression.model_) == "Sequential(Linear(6 -> 3))"
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in printed] == [["epoch", "1/2"], ["epoch", "2/2"]]
+
+
 # --- dtypes ---------------------------------------------------------------------------------
 
 
@@ -122,7 +133,7 @@ def test_dtype_parameter_overrides_the_input():
     assert clf.predict_proba(x).dtype == np.float64
     reg = NeuralNetRegressor(max_iter=2, dtype=np.float32, random_state=0).fit(x, y.astype(float))
     assert reg.predict(x).dtype == np.float32
-    with pytest.raises(TypeError, match=r"NeuralNetClassifier: dtype: dtype must be float32 or float64, got float16"):
+    with pytest.raises(TypeError, match=r"^NeuralNetClassifier: dtype must be float32 or float64, got float16$"):
         NeuralNetClassifier(dtype="float16").fit(x, y)
 
 

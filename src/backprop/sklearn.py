@@ -150,7 +150,7 @@ class _NeuralNet(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
         if (
-            not isinstance(sizes, Sequence)
+            not isinstance(sizes, (Sequence, np.ndarray))
             or isinstance(sizes, str)
             or not all(_is_int(size) and size >= 1 for size in sizes)
         ):
@@ -186,7 +186,7 @@ class _NeuralNet(BaseEstimator):
         ):
             raise self._fail("random_state", "None, an integer or a numpy RandomState", state)
         if self.dtype is not None:
-            resolve_dtype(self.dtype, f"{type(self).__name__}: dtype")
+            resolve_dtype(self.dtype, type(self).__name__)
 
     # -- data
 
