@@ -1,7 +1,8 @@
 """backprop's NeuralNetClassifier beside scikit-learn's MLPClassifier: accuracy and fit time.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/sklearn_mlp.py \
-        [--rounds 3] [--threads 1] [--mnist-dir ../shared/data/mnist] [--only digits|mnist]
+        [--rounds 3] [--threads 1] [--mnist-dir ../shared/data/mnist] [--only digits|mnist] \
+        [--defaults | --profile EPOCHS]
 
 Both estimators get the same data (float32, standardised on the training part), hidden sizes,
 solver, learning rate, batch size, L2 penalty and number of epochs, in one process. Every
@@ -13,11 +14,18 @@ the report gives the median fit time over rounds, its ratio, and the mean test a
 The data: the embedded 8x8 digits (1,437 train / 360 test) and the 10,000 real MNIST test
 images split 8,000 train / 2,000 test (``bp.datasets.load_mnist(dir, "test")``), both split by
 ``bp.datasets.train_test_split`` with seed 0.
+
+``--defaults`` fits each estimator once with its own defaults instead (where ``MLPClassifier``
+stops on a stalled training loss and ours runs every epoch), and once with early stopping;
+``--profile EPOCHS`` prints where one Adam fit of each spends its time (cProfile).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import dataclasses
+import pstats
 import statistics
 import time
 import warnings
@@ -122,12 +130,44 @@ def compare(case: Case, data, rounds: int) -> dict[str, list[float]]:
     return results
 
 
+def defaults(data_sets: dict[str, tuple], seed: int = 0) -> None:
+    """Each estimator with its own defaults (and with ``early_stopping=True``): epochs, CPU, accuracy."""
+    for name, ((x, y), (x_test, y_test)) in data_sets.items():
+        for settings in ({}, {"early_stopping": True}):
+            for make in (NeuralNetClassifier, MLPClassifier):
+                estimator = make(random_state=seed, **settings)
+                _, cpu, accuracy = timed_fit(estimator, x, y, x_test, y_test)
+                print(
+                    f"{name} {make.__name__}({', '.join(f'{k}={v}' for k, v in settings.items())}):"
+                    f" {estimator.n_iter_} epochs, CPU {cpu:.2f} s, test accuracy {accuracy:.4f}"
+                )
+
+
+def profile(data_sets: dict[str, tuple], epochs: int, top: int = 8) -> None:
+    """cProfile of one fit of each estimator, Adam, for ``epochs`` epochs: the hottest functions."""
+    for name, ((x, y), _) in data_sets.items():
+        case = next(c for c in CASES if c.data == name and c.solver == "adam")
+        case = dataclasses.replace(case, epochs=epochs)
+        for estimator in (case.ours(0), case.theirs(0)):
+            print(f"{case.label()}: {type(estimator).__name__}")
+            profiler = cProfile.Profile()
+            profiler.runcall(estimator.fit, x, y)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="fits of each estimator per case (seeds 0..)")
     parser.add_argument("--threads", type=int, help="limit NumPy's BLAS threads (threadpoolctl)")
     parser.add_argument("--mnist-dir", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     parser.add_argument("--only", choices=("digits", "mnist"), help="run one data set only")
+    parser.add_argument(
+        "--profile", type=int, metavar="EPOCHS", help="instead, cProfile one Adam fit of each"
+    )
+    parser.add_argument(
+        "--defaults", action="store_true",
+        help="instead, fit each estimator once with its own defaults (MLPClassifier's tol stop on)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached: intended, every epoch runs
     blas = threadpool_info()
@@ -135,6 +175,11 @@ def main() -> None:
     print(f"threads limited to: {args.threads}" if args.threads else "threads: as the BLAS starts")
     cache: dict[str, tuple] = {}
     with threadpool_limits(limits=args.threads, user_api="blas"):
+        names = [args.only] if args.only else ["digits", "mnist"]
+        if args.defaults or args.profile:
+            data_sets = {name: load(name, args.mnist_dir) for name in names}
+            defaults(data_sets) if args.defaults else profile(data_sets, args.profile)
+            return
         for case in CASES:
             if args.only and case.data != args.only:
                 continue

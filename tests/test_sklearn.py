@@ -315,5 +315,7 @@ def test_readme_example_runs_and_prints_its_accuracies():
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True, env=env)
     lines = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
+    code = script.read_text()
+    assert code[code.index("from sklearn") :] in (ROOT / "README.md").read_text()  # README shows this script
     assert float(lines["cross_val_score mean accuracy"]) > 0.9
     assert float(lines["GridSearchCV test accuracy"]) > 0.9
