@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     parametrize_with_checks,
 )
+from threadpoolctl import threadpool_limits
 
 import backprop as bp
 from backprop.sklearn import NeuralNetClassifier, NeuralNetRegressor
@@ -168,6 +169,19 @@ def test_warm_start_continues_the_optimiser_exactly(solver):
     assert any(not np.array_equal(a, b) for a, b in zip(weights(straight), weights(restarted)))
 
 
+def test_warm_start_refuses_a_network_the_parameters_no_longer_describe():
+    x, y = blobs(3)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(8,), max_iter=1, warm_start=True).fit(x, y)
+    clf.set_params(hidden_layer_sizes=(16,))
+    with pytest.raises(ValueError, match=r"warm_start=True continues the fitted network, hidden sizes \(8,\), but hidden_layer_sizes=\(16,\)"):
+        clf.fit(x, y)
+    clf.set_params(hidden_layer_sizes=(8,), activation="tanh")
+    with pytest.raises(ValueError, match=r"activation='tanh' now describe another; fit with warm_start=False"):
+        clf.fit(x, y)
+    clf.set_params(warm_start=False).fit(x, y)
+    assert str(clf.model_) == "Sequential(Linear(6 -> 8), Tanh(), Linear(8 -> 3))"
+
+
 def test_partial_fit_is_one_epoch_and_keeps_adam_state():
     x, y = blobs(3, n=60)
     settings = dict(hidden_layer_sizes=(8,), learning_rate=0.05, random_state=0, dtype="float64")
@@ -300,7 +314,8 @@ def test_pipeline_in_grid_search_on_digits(digits):
     pipeline = make_pipeline(StandardScaler(), NeuralNetClassifier(max_iter=30, random_state=0))
     search = GridSearchCV(pipeline, {"neuralnetclassifier__hidden_layer_sizes": [(4,), (64,)]}, cv=3)
     (x_train, y_train), (x_test, y_test) = bp.datasets.train_test_split(x, y, test_fraction=0.2, seed=0)
-    search.fit(x_train, y_train)
+    with threadpool_limits(1):  # small products: see test_readme_example_runs_and_prints_its_accuracies
+        search.fit(x_train, y_train)
     assert search.best_params_ == {"neuralnetclassifier__hidden_layer_sizes": (64,)}
     assert search.best_score_ > 0.93
     assert search.score(x_test, y_test) > 0.93

@@ -29,8 +29,8 @@ fixes it. Later calls convert their input to the network's dtype.
 Not the same as scikit-learn's ``MLPClassifier``/``MLPRegressor``: without
 ``early_stopping`` every one of the ``max_iter`` epochs runs (there is no ``tol``), early
 stopping watches the validation loss (not the score) and keeps the best weights, ``alpha``
-decays the biases too, and ``warm_start`` keeps the optimiser's state rather than starting a
-new optimiser.
+decays the biases too, weights start as PyTorch's default (``bp.Linear``'s) rather than
+Glorot's, and ``warm_start`` keeps the optimiser's state rather than starting a new optimiser.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .architectures import ACTIVATIONS, build
 from .datasets.split import train_test_split
 from .dtypes import resolve_dtype
+from .layers.linear import Linear
 from .losses import Loss, MSELoss, SoftmaxCrossEntropy
 from .optim import SGD, Adam, Optimizer
 from .training import fit, predict
@@ -199,6 +200,25 @@ class _NeuralNet(BaseEstimator):
         # The first entry is what every other input (ints, bools, objects) becomes.
         return [np.float64, np.float32]
 
+    def _continues(self) -> bool:
+        """Whether ``fit`` goes on training the fitted network (``warm_start``) or starts anew.
+
+        Going on needs the network the hyper-parameters describe: a warm start after
+        ``set_params`` changed its shape or activation would silently train the old one.
+        """
+        if not (self.warm_start and hasattr(self, "model_")):
+            return False
+        linears = [layer for layer in self.model_ if isinstance(layer, Linear)]
+        fitted = tuple(layer.out_features for layer in linears[:-1])
+        activations = {type(layer) for layer in self.model_ if not isinstance(layer, Linear)}
+        if fitted != self._hidden_sizes() or not activations <= {ACTIVATIONS[self.activation]}:
+            raise ValueError(
+                f"{type(self).__name__}: warm_start=True continues the fitted network, hidden"
+                f" sizes {fitted}, but hidden_layer_sizes={self.hidden_layer_sizes!r} and"
+                f" activation={self.activation!r} now describe another; fit with warm_start=False"
+            )
+        return True
+
     def _model_dtype(self) -> np.dtype:
         return next(iter(self.model_.params.values())).dtype
 
@@ -259,8 +279,6 @@ class _NeuralNet(BaseEstimator):
 
     def _train(self, X: np.ndarray, y: np.ndarray, epochs: int, incremental: bool) -> None:
         """Run ``bp.fit`` on the network in place; ``y`` is already what the loss takes."""
-        batch_size = self._batch_size(len(X))
-        optimizer = self._optimizer(batch_size)
         validation = None
         patience = None
         stratify = isinstance(self, ClassifierMixin)
@@ -275,7 +293,8 @@ class _NeuralNet(BaseEstimator):
                     f" (validation_fraction={self.validation_fraction}) and a training part: {error}"
                 ) from error
             patience = int(self.n_iter_no_change)
-            batch_size = self._batch_size(len(X))
+        batch_size = self._batch_size(len(X))
+        optimizer = self._optimizer(batch_size)
         history = fit(
             model=self.model_,
             loss=self._loss_class(),
@@ -315,7 +334,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetClassifier:
         """Train for ``max_iter`` epochs (from the fitted state with ``warm_start=True``)."""
         self._check_params()
-        continuing = self.warm_start and hasattr(self, "model_")
+        continuing = self._continues()
         X, y = validate_data(self, X, y, reset=not continuing, dtype=self._input_dtype(continuing))
         check_classification_targets(y)
         if not continuing:
@@ -393,7 +412,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
     def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetRegressor:
         """Train for ``max_iter`` epochs (from the fitted state with ``warm_start=True``)."""
         self._check_params()
-        continuing = self.warm_start and hasattr(self, "model_")
+        continuing = self._continues()
         X, y = self._validate(X, y, continuing)
         if not continuing:
             self.n_outputs_ = y.shape[1]
