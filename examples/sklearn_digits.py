@@ -1,0 +1,28 @@
+"""backprop's network as a scikit-learn estimator: a pipeline in cross-validation and grid search.
+
+On the 1,797 embedded 8x8 digits. Run from the repository root:
+
+    python examples/sklearn_digits.py
+"""
+
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import backprop as bp
+from backprop.sklearn import NeuralNetClassifier
+
+x, y = bp.datasets.load_digits(flatten=True)  # (1797, 64) float32, labels 0..9
+
+pipeline = make_pipeline(StandardScaler(), NeuralNetClassifier(max_iter=50, random_state=0))
+scores = cross_val_score(pipeline, x, y, cv=3)
+print(f"cross_val_score mean accuracy: {scores.mean():.3f}")
+
+(x_train, y_train), (x_test, y_test) = bp.datasets.train_test_split(x, y, test_fraction=0.2, seed=0)
+grid = {"neuralnetclassifier__hidden_layer_sizes": [(16,), (128,)]}
+search = GridSearchCV(pipeline, grid, cv=3).fit(x_train, y_train)
+print(f"GridSearchCV best parameters: {search.best_params_}")
+print(f"GridSearchCV test accuracy: {search.score(x_test, y_test):.3f}")
+
+network = search.best_estimator_[-1].model_  # the trained bp.Sequential: bp.save, bp.explain take it
+print(f"trained network: {network}")
