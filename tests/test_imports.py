@@ -16,6 +16,8 @@ PACKAGE = "backprop"
 
 # Private names one module may use of another's: none.
 ALLOWED_PRIVATE_USES: set[tuple[str, str]] = set()
+
+
 def modules() -> dict[str, ast.Module]:
     """Every module of the package by dotted name (a package by its own name), parsed."""
     found = {}
@@ -161,3 +163,14 @@ def test_the_checks_see_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     lazy = ast.parse("import os\ndef f():\n    from . import late\n")
     assert [type(node).__name__ for node in load_time_imports(lazy)] == ["Import"]
+
+
+def test_no_sub_command_imports_another():
+    """The commands (train, evaluate, ...) share helpers through cli's helper modules, never sideways."""
+    found = modules()
+    graph = import_graph(found)
+    commands = {f"{PACKAGE}.cli.{name}" for name in ("train", "evaluate", "predict", "report", "gradcheck",
+                                                     "example", "bench", "serve")}
+    assert commands <= set(found)
+    sideways = sorted((name, target) for name in commands for target in graph[name] & commands)
+    assert sideways == []

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import bench
 from . import arguments
 from .errors import UserError
-from .train import write_json
+from .outputs import write_json
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -1,6 +1,6 @@
 """``backprop report RUN``: the figures of a run, made again from its model and data.
 
-``train`` calls ``write_plots`` itself; ``report`` rebuilds the same data split from the
+``train`` calls ``outputs.write_plots`` itself; ``report`` rebuilds the same data split from the
 model file's record (data set, seed, fractions, preprocessing) to make them later.
 """
 
@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-import backprop as bp
-
 from . import data, options
 from .errors import UserError
+from .outputs import write_plots
 from .runs import load_run
 
 
@@ -64,30 +63,3 @@ def dataset_of(record: dict[str, Any], data_dir: str | None, run: str) -> data.D
         task=record["task"],
         preprocessing=record["preprocessing"],
     )
-
-
-def write_plots(folder: Path, model: bp.Layer, history: dict[str, Any], dataset: data.Dataset) -> list[Path]:
-    """Draw every figure that fits the run; return the paths written."""
-    from .. import plots
-
-    written = [plots.plot_history(history, folder / "curves.png")]
-    first = next(iter(model.params.values()), None)
-    if first is not None and first.ndim in (2, 4):
-        shape = dataset.input_shape[-2:] if len(dataset.input_shape) == 3 else None
-        if first.ndim == 4 or shape is not None or int(np.sqrt(first.shape[1])) ** 2 == first.shape[1]:
-            written.append(plots.plot_first_layer_weights(first, folder / "weights.png", image_shape=shape))
-    if dataset.task == "classification":
-        probabilities = bp.predict(model, dataset.x_test)
-        predictions = probabilities.argmax(axis=1)
-        written.append(plots.plot_confusion_matrix(dataset.y_test, predictions, folder / "confusion.png"))
-        if len(dataset.input_shape) == 3:
-            written.append(
-                plots.plot_misclassified(
-                    dataset.x_test,
-                    dataset.y_test,
-                    predictions,
-                    folder / "misclassified.png",
-                    probabilities=probabilities,
-                )
-            )
-    return written

@@ -10,7 +10,6 @@ bias-free one is ``backprop example digits``) on the embedded 8x8 digits. The ru
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shlex
 import sys
@@ -22,10 +21,9 @@ import numpy as np
 import backprop as bp
 
 from .. import architectures
-from ..files import atomic_write
 from . import arguments, data, distributed, options
 from .errors import UserError
-from .report import write_plots
+from .outputs import write_json, write_plots
 from .runfolder import RunFolder
 from .scoring import score
 
@@ -351,13 +349,6 @@ def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
         setattr(resumed, key, tuple(value) if key == "hidden" and value is not None else value)
     resumed.saved_preprocessing = preprocessing
     return resumed
-
-
-def write_json(path: Path, content: dict[str, Any]) -> None:
-    """Write ``content`` as indented JSON, atomically."""
-    with atomic_write(path, "w") as file:
-        json.dump(content, file, indent=2)
-        file.write("\n")
 
 
 if __name__ == "__main__":
