@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
+import time
 import traceback
 from types import TracebackType
 from typing import Any
@@ -46,6 +47,8 @@ from .losses import Loss
 #: gradients), which is wrong whenever the shards differ in size. "ranks" exists as the
 #: negative control of the tests and to show the difference; never train with it.
 WEIGHTINGS = ("samples", "ranks")
+#: Seconds between printing the reason for an abort and MPI_Abort (see ``DataParallel.abort``).
+ABORT_GRACE_SECONDS = 0.5
 
 # The scalars that ride after the gradients in the step's buffer.
 _LOSS, _CORRECT, _INTERRUPT = -3, -2, -1
@@ -224,6 +227,9 @@ class DataParallel:
         """Print ``message`` (naming this rank) on stderr and end every rank of the job now."""
         where = f"rank {self.rank} of {self.size}"
         print(f"{message} ({where}; aborting the MPI job)", file=sys.stderr, flush=True)
+        # mpiexec forwards each rank's stderr through its process manager, which tears the job
+        # down on Abort without always draining that pipe first: a moment lets the line through.
+        time.sleep(ABORT_GRACE_SECONDS)
         self.comm.Abort(code)
 
     def install_excepthook(self) -> None:
