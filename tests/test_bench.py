@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -52,7 +54,7 @@ def quick_run(tmp_path_factory):
 def test_quick_run_prints_the_table_with_every_row(quick_run):
     stdout, _ = quick_run
     lines = stdout.splitlines()
-    assert lines[0].split()[:4] == ["workload", "ours", "PyTorch", "JAX"]
+    assert lines[0].split()[:5] == ["workload", "ours", "PyTorch", "PyTorch-NCHW", "JAX"]
     assert "ours/PyTorch" in lines[0] and "% peak" in lines[0] and "met?" in lines[0]
     for row in ROWS:
         line = next((line for line in lines if line.startswith(row)), None)
@@ -60,7 +62,10 @@ def test_quick_run_prints_the_table_with_every_row(quick_run):
         ours = line[len(row):].split()
         assert any(ch.isdigit() for ch in " ".join(ours)), line
     assert "GEMM peak:" in stdout and "GFLOP/s" in stdout
-    assert "OPENBLAS_CORETYPE" in stdout and "threads: ours" in stdout
+    assert "OPENBLAS_CORETYPE" in stdout and "one thread each" in stdout
+    pinned = next(line for line in lines if line.startswith("pinned: every framework on core "))
+    assert "threads of the process moved there" in pinned
+    assert "core probe per round (1 spinning process(es) asked for 1 core(s)): saw " in stdout
     assert "sweep, W1 training samples/s by batch size" in stdout
 
 
@@ -72,7 +77,14 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
         (seconds,) = content["seconds"][workload]["ours"]
         assert seconds > 0
     assert set(content["sweep"]["ours"]) == {str(b) for b in bench.QUICK.sweep_batches}
-    assert content["peak_gflops"] > 0 and content["gemm"][0]["by_size"]
+    assert content["peak_gflops"] > 0
+    # The peak covers the squares and every product the workloads make.
+    assert set(content["gemm"][0]["by_size"]) == {"256", "512"} | {
+        f"{m} x {k} x {n}" for m, k, n in bench.GEMM_SHAPES
+    }
+    assert content["pinning"]["pinned"] is True and content["pinning"]["threads_moved"] >= 1
+    (probe,) = content["probes"]
+    assert probe["asked"] == 1 and 0 < probe["cores_seen"] <= 1.2 and isinstance(probe["short"], bool)
     env = content["environment"]
     assert env["cpu"] and env["numpy"] and env["blas_threads"] >= 1
     assert "OPENBLAS_CORETYPE" in env
@@ -109,27 +121,32 @@ def _results(**seconds):
     env = bench.environment()
     env["OPENBLAS_CORETYPE"] = None
     results = bench.Results(bench.FULL, 1, list(bench.WORKLOADS), list(bench.FRAMEWORKS), env)
-    results.status = {"ours": "ok", "torch": "ok", "jax": "ok"}
+    results.status = {"ours": "ok", "torch": "ok", "torch-nchw": "ok", "jax": "ok"}
     results.gemm = [{"gflops": 100.0, "by_size": {"2048": 100.0}}]
     for key, value in seconds.items():
-        workload, framework = key.rsplit("_", 1)
+        workload, framework = key.replace("torch_nchw", "torch-nchw").rsplit("_", 1)
         results.seconds.setdefault(workload.replace("_", "-"), {})[framework] = [value]
     return results
 
 
 def test_summary_ratios_shares_and_targets():
-    results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.8, infer_ours=0.01, infer_torch=0.02,
-                       cnn_ours=3.0, cnn_torch=4.0, cnn_jax=2.0, sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
+    results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.9, infer_ours=0.1, infer_torch=0.2,
+                       cnn_ours=6.0, cnn_torch=8.0, cnn_torch_nchw=4.0, cnn_jax=4.0,
+                       sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
     rows = {row["workload"]: row for row in bench.summary(results)}
     mlp = rows["mlp"]
-    assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1.25)
+    assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1 / 0.9)
+    assert mlp["ratios"]["torch-nchw"] is None  # the NCHW peer runs W2 only
     # 1,408,512 FLOPs x 60,000 samples in 1 s = 84.5 GFLOP/s of a 100 GFLOP/s peak
     assert mlp["peak_share"]["ours"] == pytest.approx(0.8451072)
-    assert mlp["checks"] == {"PyTorch": True, "JAX": False, "peak": True}
-    assert rows["cnn"]["checks"] == {"faster of PyTorch, JAX": False}  # 3.0 s against JAX's 2.0 s
+    assert mlp["checks"] == {"PyTorch": True, "JAX": False}  # 0.4 <= 0.75, 1.11 > 0.95
+    cnn = rows["cnn"]
+    assert cnn["ratios"] == pytest.approx({"torch": 0.75, "torch-nchw": 1.5, "jax": 1.5})
+    assert cnn["checks"] == {"PyTorch": True, "JAX": False}  # 6 s against channels-last's 8 s, JAX's 4 s
     infer = rows["infer"]
-    assert infer["values"]["ours"] == pytest.approx(1_000_000)  # 10,000 samples in 0.01 s
-    assert infer["ratios"]["torch"] == pytest.approx(2.0) and infer["checks"] == {"PyTorch": True}
+    assert infer["values"]["ours"] == pytest.approx(100_000)  # 10,000 samples in 0.1 s
+    # Ratios are of times: ours 0.1 s against PyTorch's 0.2 s is 0.5, under the 1.0 target.
+    assert infer["ratios"]["torch"] == pytest.approx(0.5) and infer["checks"] == {"PyTorch": True}
     # W3 times 6,000 samples (600 steps) and scales them to the 60,000-sample epoch.
     sigmoid = rows["sigmoid-mlp"]
     assert sigmoid["values"]["ours"] == pytest.approx(5.0)
@@ -137,10 +154,74 @@ def test_summary_ratios_shares_and_targets():
     assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 600 * 1e6)
     lines = bench.format_report(results).splitlines()
     assert next(line for line in lines if line.startswith("W1 mlp")).endswith("no (JAX)")
+    assert next(line for line in lines if line.startswith("W2 cnn")).endswith("no (JAX)")
     assert next(line for line in lines if line.startswith("W3 sigmoid-mlp, s")).endswith("no (PyTorch); JAX n/a")
     assert next(line for line in lines if line.startswith("W4 infer")).endswith("yes")
     assert not any("WARNING" in line for line in lines)
+    assert not any("measurement error" in line for line in lines)
     assert any("OPENBLAS_CORETYPE unset" in line for line in lines)
+
+
+def test_a_share_of_peak_above_100_percent_is_a_measurement_error():
+    # 84.5 GFLOP/s against a peak measured at 50: the peak was measured low.
+    results = _results(mlp_ours=1.0)
+    results.gemm = [{"gflops": 50.0, "by_size": {"2048": 50.0}}]
+    (row,) = bench.summary(results)
+    assert row["peak_share"]["ours"] == pytest.approx(1.6902144)  # kept raw in the JSON
+    report = bench.format_report(results)
+    mlp = next(line for line in report.splitlines() if line.startswith("W1 mlp"))
+    assert "error (>100%)" in mlp and "169" not in mlp
+    assert "ours error (>100%)" in report and "measurement error: a share above 100%" in report
+    assert bench.peak_share_text(0.412) == "41.2%" and bench.peak_share_text(None) == "-"
+
+
+def test_rounds_short_of_cores_are_marked():
+    results = _results(mlp_ours=1.0)
+    results.probes = [
+        {"asked": 2, "cores_seen": 1.98, "short": False},
+        {"asked": 2, "cores_seen": 1.1, "short": True},
+    ]
+    report = bench.format_report(results)
+    assert "asked for 2 core(s)): saw 1.98, 1.10 SHORT; round(s) 2 had fewer cores than asked" in report
+    assert "unpinned: threads: ours" in report
+
+
+def test_core_probe_counts_the_cores_its_processes_got():
+    probe = bench.core_probe(1, seconds=0.1)
+    assert probe["asked"] == 1 and 0 < probe["cores_seen"] <= 1.2
+    with pytest.raises(ValueError, match="cores must be at least 1, got 0"):
+        bench.core_probe(0)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread affinity is a Linux call")
+def test_pinning_moves_every_thread_to_one_core_and_gives_the_affinity_back():
+    before = os.sched_getaffinity(0)
+    started = threading.Event()
+    stop = threading.Event()
+
+    def waiting() -> None:
+        started.set()
+        stop.wait()
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    started.wait()
+    try:
+        with bench.pinned_to_one_core() as record:
+            assert record["pinned"] and record["threads_moved"] >= 2
+            assert os.sched_getaffinity(thread.native_id) == {record["core"]} == os.sched_getaffinity(0)
+        assert os.sched_getaffinity(0) == before == os.sched_getaffinity(thread.native_id)
+    finally:
+        stop.set()
+        thread.join()
+    with pytest.raises(ValueError, match="core 4096 is not one this process may use"), bench.pinned_to_one_core(4096):
+        pass
+
+
+def test_gemm_peak_measures_squares_and_the_given_shapes():
+    peak = bench.gemm_peak((64,), 1, ((10, 20, 30),))
+    assert set(peak["by_size"]) == {"64", "10 x 20 x 30"}
+    assert peak["gflops"] == max(peak["by_size"].values()) > 0
 
 
 def test_report_warns_when_openblas_coretype_is_set():

@@ -22,10 +22,15 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
 
 Ours runs through the public path a user takes: ``bp.fit(..., progress=False)`` and
 ``bp.predict``. PyTorch runs eagerly (a plain loop: ``randperm``, ``zero_grad(set_to_none=
-True)``, ``CrossEntropyLoss``, ``SGD``; W2 channels-last; inference under ``inference_mode``)
-with as many threads as NumPy's BLAS. JAX compiles W1 as a whole epoch (``lax.scan`` over
-the batches), W2 (NHWC) and W3 as one jitted step called per batch, W4 as a jitted forward;
+True)``, ``CrossEntropyLoss``, ``SGD``; W2 both channels-last, ``torch``, and NCHW,
+``torch-nchw``; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
+(``lax.scan`` over the batches), W2 (NHWC: ``lax.conv_general_dilated`` and
+``lax.reduce_window``) and W3 as one jitted step called per batch, W4 as a jitted forward;
 compile time is excluded from the timings and reported apart.
+
+By default every thread of the run is pinned to one core and each framework uses one
+thread (``pinning``); ``threads=N`` (``--threads N``) runs unpinned with N threads. Each
+round starts with a core probe (``probe``) that records how many cores the round had.
 
 Each framework gets one untimed warm-up per workload; then the rounds alternate
 (ours, PyTorch, JAX for each workload, round after round) and the report quotes medians,
@@ -43,6 +48,8 @@ The package, one concept per module:
 ``jaxrun``         JAX, compiled: ``jax_trial``
 ``trials``         ``TRIALS``: each framework's trial by name
 ``machine``        CPU, cores, BLAS, versions (``environment``) and ``gemm_peak``
+``pinning``        ``pinned_to_one_core``: every thread of the process on one core
+``probe``          ``core_probe``: how many cores N spinning processes really got
 ``memory``         ``memory_peak``, run in a fresh process per framework
 ``runner``         ``Results`` and ``run``: warm-ups, interleaved rounds, memory
 ``report``         ``summary``, ``format_report``, ``sweep_series``
@@ -56,13 +63,17 @@ from .jaxrun import jax_trial
 from .machine import environment, framework_version, gemm_peak
 from .memory import memory_peak
 from .ours import ours_trial
-from .pytorch import torch_trial
-from .report import format_report, summary, sweep_series
+from .pinning import pinned_to_one_core, usable_cores
+from .probe import core_probe
+from .pytorch import torch_nchw_trial, torch_trial
+from .report import format_report, peak_share_error, peak_share_text, summary, sweep_series
 from .runner import Results, blas_threads_limited, run
 from .workloads import (
     FRAMEWORKS,
     FULL,
+    GEMM_SHAPES,
     NAMES,
+    ONLY_ON,
     QUICK,
     TIMED,
     WORKLOADS,
@@ -82,7 +93,9 @@ from .workloads import (
 __all__ = [
     "FRAMEWORKS",
     "FULL",
+    "GEMM_SHAPES",
     "NAMES",
+    "ONLY_ON",
     "QUICK",
     "TIMED",
     "WORKLOADS",
@@ -94,6 +107,7 @@ __all__ = [
     "blas_threads_limited",
     "cnn_macs",
     "conv2d_macs",
+    "core_probe",
     "environment",
     "flops_per_sample",
     "format_report",
@@ -105,9 +119,14 @@ __all__ = [
     "make_data",
     "memory_peak",
     "ours_trial",
+    "peak_share_error",
+    "peak_share_text",
+    "pinned_to_one_core",
     "run",
     "spec_of",
     "summary",
     "sweep_series",
+    "torch_nchw_trial",
     "torch_trial",
+    "usable_cores",
 ]

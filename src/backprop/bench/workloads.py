@@ -20,8 +20,10 @@ import backprop as bp
 
 WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory")
 TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer")
-FRAMEWORKS = ("ours", "torch", "jax")
-NAMES = {"ours": "ours", "torch": "PyTorch", "jax": "JAX"}
+FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax")
+NAMES = {"ours": "ours", "torch": "PyTorch", "torch-nchw": "PyTorch NCHW", "jax": "JAX"}
+MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax"}  # what each imports
+ONLY_ON = {"torch-nchw": ("cnn",)}  # a peer that runs only these workloads (W2's other layout)
 SWEEP_FRAMEWORKS = ("ours", "torch")  # JAX would compile one program per batch size
 
 MLP = (784, 256, 128, 10)
@@ -30,6 +32,18 @@ CNN_CHANNELS = (1, 32, 64)
 CNN_HIDDEN = 128
 CLASSES = 10
 IMAGE = 28
+
+# The products the workloads make, (m, k, n) for (m x k) @ (k x n): W1's forward and weight
+# gradient at batch 128, W4's first layer at batch 1,000, W2's second convolution as one GEMM
+# over the batch of 64 (14 x 14 positions, 32 x 3 x 3 window), W3's first layer at batch 10.
+GEMM_SHAPES = (
+    (128, 784, 256),
+    (256, 128, 784),
+    (128, 256, 128),
+    (1000, 784, 256),
+    (64 * 14 * 14, 32 * 9, 64),
+    (10, 784, 100),
+)
 
 
 # --- what is counted ----------------------------------------------------------------------
@@ -88,6 +102,7 @@ class Sizes:
     sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
     sweep_min_samples: int = 1_024  # a sweep point trains on max(this, 64 x batch) samples
     gemm_sizes: tuple[int, ...] = (1024, 2048)
+    gemm_shapes: tuple[tuple[int, int, int], ...] = GEMM_SHAPES
     gemm_repeats: int = 3
 
     def sweep_samples(self, batch_size: int) -> int:
