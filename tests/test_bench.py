@@ -121,27 +121,27 @@ def _results(**seconds):
     env = bench.environment()
     env["OPENBLAS_CORETYPE"] = None
     results = bench.Results(bench.FULL, 1, list(bench.WORKLOADS), list(bench.FRAMEWORKS), env)
-    results.status = {"ours": "ok", "torch": "ok", "torch-nchw": "ok", "jax": "ok"}
+    results.status = dict.fromkeys(bench.FRAMEWORKS, "ok")
     results.gemm = [{"gflops": 100.0, "by_size": {"2048": 100.0}}]
     for key, value in seconds.items():
-        workload, framework = key.replace("torch_nchw", "torch-nchw").rsplit("_", 1)
+        workload, framework = key.replace("torch_nchw", "torch-nchw").replace("jax_reshape", "jax-reshape").rsplit("_", 1)
         results.seconds.setdefault(workload.replace("_", "-"), {})[framework] = [value]
     return results
 
 
 def test_summary_ratios_shares_and_targets():
     results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.9, infer_ours=0.1, infer_torch=0.2,
-                       cnn_ours=6.0, cnn_torch=8.0, cnn_torch_nchw=4.0, cnn_jax=4.0,
+                       cnn_ours=6.0, cnn_torch=8.0, cnn_torch_nchw=4.0, cnn_jax=4.0, cnn_jax_reshape=5.0,
                        sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
     rows = {row["workload"]: row for row in bench.summary(results)}
     mlp = rows["mlp"]
     assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1 / 0.9)
-    assert mlp["ratios"]["torch-nchw"] is None  # the NCHW peer runs W2 only
+    assert mlp["ratios"]["torch-nchw"] is None and mlp["ratios"]["jax-reshape"] is None  # W2's peers
     # 1,408,512 FLOPs x 60,000 samples in 1 s = 84.5 GFLOP/s of a 100 GFLOP/s peak
     assert mlp["peak_share"]["ours"] == pytest.approx(0.8451072)
     assert mlp["checks"] == {"PyTorch": True, "JAX": False}  # 0.4 <= 0.75, 1.11 > 0.95
     cnn = rows["cnn"]
-    assert cnn["ratios"] == pytest.approx({"torch": 0.75, "torch-nchw": 1.5, "jax": 1.5})
+    assert cnn["ratios"] == pytest.approx({"torch": 0.75, "torch-nchw": 1.5, "jax": 1.5, "jax-reshape": 1.2})
     assert cnn["checks"] == {"PyTorch": True, "JAX": False}  # 6 s against channels-last's 8 s, JAX's 4 s
     infer = rows["infer"]
     assert infer["values"]["ours"] == pytest.approx(100_000)  # 10,000 samples in 0.1 s

@@ -25,6 +25,8 @@ import numpy as np
 
 import backprop as bp
 
+from .workloads import MODULES
+
 
 def framework_version(framework: str) -> str | None:
     """The installed version of ``torch`` or ``jax`` (None when absent); ours is ``bp.__version__``.
@@ -34,7 +36,7 @@ def framework_version(framework: str) -> str | None:
     """
     if framework == "ours":
         return bp.__version__
-    framework = {"torch-nchw": "torch"}.get(framework, framework)
+    framework = MODULES[framework]
     if importlib.util.find_spec(framework) is None:
         return None
     try:

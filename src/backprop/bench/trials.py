@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .jaxrun import jax_trial
+from .jaxrun import jax_reshape_trial, jax_trial
 from .ours import ours_trial
 from .pytorch import torch_nchw_trial, torch_trial
 from .workloads import Data, Spec, Trial
@@ -14,4 +14,5 @@ TRIALS: dict[str, Callable[[Spec, Data, int], Trial]] = {
     "torch": torch_trial,
     "torch-nchw": torch_nchw_trial,
     "jax": jax_trial,
+    "jax-reshape": jax_reshape_trial,
 }

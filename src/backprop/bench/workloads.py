@@ -20,10 +20,18 @@ import backprop as bp
 
 WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory")
 TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer")
-FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax")
-NAMES = {"ours": "ours", "torch": "PyTorch", "torch-nchw": "PyTorch NCHW", "jax": "JAX"}
-MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax"}  # what each imports
-ONLY_ON = {"torch-nchw": ("cnn",)}  # a peer that runs only these workloads (W2's other layout)
+FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax", "jax-reshape")
+NAMES = {
+    "ours": "ours",
+    "torch": "PyTorch",
+    "torch-nchw": "PyTorch NCHW",
+    "jax": "JAX",
+    "jax-reshape": "JAX reshape-pool",
+}
+# The package each framework runs on; peers share their framework's.
+MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax", "jax-reshape": "jax"}
+# Peers that run only W2: PyTorch in NCHW, and JAX with its max-pool as a reshape.
+ONLY_ON = {"torch-nchw": ("cnn",), "jax-reshape": ("cnn",)}
 SWEEP_FRAMEWORKS = ("ours", "torch")  # JAX would compile one program per batch size
 
 MLP = (784, 256, 128, 10)
