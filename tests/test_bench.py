@@ -75,7 +75,8 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     assert content["rounds"] == 1 and content["frameworks"] == ["ours"]
     for workload in ("mlp", "cnn", "sigmoid-mlp", "infer"):
         (seconds,) = content["seconds"][workload]["ours"]
-        assert seconds > 0
+        (cpu,) = content["cpu_seconds"][workload]["ours"]
+        assert seconds > 0 and 0 < cpu <= seconds * 1.05  # one pinned core: no more CPU than wall
     assert set(content["sweep"]["ours"]) == {str(b) for b in bench.QUICK.sweep_batches}
     assert content["peak_gflops"] > 0
     # The peak covers the squares and every product the workloads make.
@@ -160,6 +161,15 @@ def test_summary_ratios_shares_and_targets():
     assert not any("WARNING" in line for line in lines)
     assert not any("measurement error" in line for line in lines)
     assert any("OPENBLAS_CORETYPE unset" in line for line in lines)
+
+
+def test_cpu_time_ratios_are_printed_beside_the_wall_time_ones():
+    results = _results(mlp_ours=1.0, mlp_torch=2.0)
+    results.cpu_seconds = {"mlp": {"ours": [0.5], "torch": [2.0]}}
+    (row,) = bench.summary(results)
+    assert row["cpu_ratios"]["torch"] == pytest.approx(0.25) and row["cpu_ratios"]["jax"] is None
+    report = bench.format_report(results)
+    assert "the same ratios by CPU time" in report and "  W1 mlp: ours/PyTorch 0.25" in report
 
 
 def test_a_share_of_peak_above_100_percent_is_a_measurement_error():

@@ -85,6 +85,8 @@ def summary(results: Results) -> list[dict[str, Any]]:
         spec = spec_of(workload, sizes)
         values = {f: _value(results, workload, f) for f in FRAMEWORKS}
         ratios = _time_ratios(workload, values)
+        cpu = {f: results.median(workload, f, cpu=True) for f in FRAMEWORKS}
+        cpu_ratios = {f: _ratio(cpu["ours"], cpu[f]) for f in PEERS}
         share = {}
         for f in FRAMEWORKS:
             seconds = results.median(workload, f)
@@ -113,6 +115,7 @@ def summary(results: Results) -> list[dict[str, Any]]:
                 "unit": unit,
                 "values": values,
                 "ratios": ratios,
+                "cpu_ratios": cpu_ratios,
                 "peak_share": share,
                 "target": _TARGETS[workload],
                 "checks": checks,
@@ -218,6 +221,18 @@ def format_report(results: Results) -> str:
             "better (W4 too: its row shows samples/s); on W2 PyTorch is channels-last and PyTorch-NCHW "
             "its default layout, JAX pools with lax.reduce_window and JAX-reshape with a reshape and max"
         )
+    cpu_lines = []
+    for row in rows:
+        known = {f: r for f, r in row.get("cpu_ratios", {}).items() if r is not None}
+        if known:
+            text = ", ".join(f"ours/{NAMES[f]} {r:.2f}" for f, r in known.items())
+            cpu_lines.append(f"  {row['label'].split(',')[0]}: {text}")
+    if cpu_lines:
+        out.append(
+            "the same ratios by CPU time (time.process_time of the process, all its threads: only the "
+            "time each run had the core):"
+        )
+        out += cpu_lines
     peak = results.peak_gflops
     if peak is not None:
         per_round = ", ".join(f"{g['gflops']:.1f}" for g in results.gemm)

@@ -199,10 +199,28 @@ class Trial:
     compile_seconds: float | None = None
 
 
-def _timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> float:
-    """Seconds of ``work(setup())``, the setup and a garbage collection left out."""
+class Seconds(float):
+    """Wall-clock seconds of a timed run, carrying the CPU seconds the process spent in it (``cpu``).
+
+    ``cpu`` is ``time.process_time`` (every thread of the process). On a pinned core shared
+    with other work it counts only the time the run had the core, so it varies less than the
+    wall time when neighbours come and go; spinning thread pools count in it, as they should
+    on one core.
+    """
+
+    cpu: float | None = None
+
+    def __new__(cls, wall: float, cpu: float | None = None) -> Seconds:
+        seconds = super().__new__(cls, wall)
+        seconds.cpu = cpu
+        return seconds
+
+
+def _timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> Seconds:
+    """Seconds of ``work(setup())`` (wall; CPU as ``.cpu``), the setup and a garbage collection left out."""
     state = setup()
     gc.collect()
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     work(state)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return Seconds(wall, time.process_time() - cpu)
