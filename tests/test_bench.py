@@ -103,7 +103,8 @@ def test_flop_counts_match_hand_computed_numbers():
     # W1: 784*256 + 256*128 + 128*10 = 200,704 + 32,768 + 1,280
     assert bench.macs_per_sample("mlp") == 234_752
     assert bench.flops_per_sample("mlp", training=False) == 469_504
-    assert bench.flops_per_sample("mlp") == 1_408_512
+    # Training: 3 x the forward's MACs, less the first layer's input gradient (784 x 256), x 2.
+    assert bench.flops_per_sample("mlp") == 2 * (3 * 234_752 - 200_704) == 1_007_104
     assert bench.macs_per_sample("infer") == bench.macs_per_sample("mlp")
     # W3: 784*100 + 100*10
     assert bench.macs_per_sample("sigmoid-mlp") == 79_400
@@ -112,7 +113,8 @@ def test_flop_counts_match_hand_computed_numbers():
     assert bench.conv2d_macs(1, 32, (3, 3), (28, 28)) == 225_792
     assert bench.conv2d_macs(32, 64, (3, 3), (14, 14)) == 3_612_672
     assert bench.cnn_macs() == 225_792 + 3_612_672 + 401_408 + 1_280 == 4_241_152
-    assert bench.flops_per_sample("cnn") == 6 * 4_241_152
+    assert bench.flops_per_sample("cnn") == 2 * (3 * 4_241_152 - 225_792)
+    assert bench.flops_per_sample("sigmoid-mlp") == 2 * (3 * 79_400 - 78_400)
     with pytest.raises(ValueError, match="unknown workload 'rnn'"):
         bench.macs_per_sample("rnn")
 
@@ -138,8 +140,8 @@ def test_summary_ratios_shares_and_targets():
     mlp = rows["mlp"]
     assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1 / 0.9)
     assert mlp["ratios"]["torch-nchw"] is None and mlp["ratios"]["jax-reshape"] is None  # W2's peers
-    # 1,408,512 FLOPs x 60,000 samples in 1 s = 84.5 GFLOP/s of a 100 GFLOP/s peak
-    assert mlp["peak_share"]["ours"] == pytest.approx(0.8451072)
+    # 1,007,104 FLOPs x 60,000 samples in 1 s = 60.4 GFLOP/s of a 100 GFLOP/s peak
+    assert mlp["peak_share"]["ours"] == pytest.approx(0.6042624)
     assert mlp["checks"] == {"PyTorch": True, "JAX": False}  # 0.4 <= 0.75, 1.11 > 0.95
     cnn = rows["cnn"]
     assert cnn["ratios"] == pytest.approx({"torch": 0.75, "torch-nchw": 1.5, "jax": 1.5, "jax-reshape": 1.2})
@@ -173,15 +175,15 @@ def test_cpu_time_ratios_are_printed_beside_the_wall_time_ones():
 
 
 def test_a_share_of_peak_above_100_percent_is_a_measurement_error():
-    # 84.5 GFLOP/s against a peak measured at 50: the peak was measured low.
+    # 60.4 GFLOP/s against a peak measured at 40: the peak was measured low.
     results = _results(mlp_ours=1.0)
-    results.gemm = [{"gflops": 50.0, "by_size": {"2048": 50.0}}]
+    results.gemm = [{"gflops": 40.0, "by_size": {"2048": 40.0}}]
     (row,) = bench.summary(results)
-    assert row["peak_share"]["ours"] == pytest.approx(1.6902144)  # kept raw in the JSON
+    assert row["peak_share"]["ours"] == pytest.approx(1.510656)  # kept raw in the JSON
     report = bench.format_report(results)
     mlp = next(line for line in report.splitlines() if line.startswith("W1 mlp"))
-    assert "error (>100%)" in mlp and "169" not in mlp
-    assert "ours error (>100%)" in report and "measurement error: a share above 100%" in report
+    assert "error (>100%)" in mlp and "151" not in mlp
+    assert "ours error (>100%)" in report and "measurement error: a share above 100% cannot be real" in report
     assert bench.peak_share_text(0.412) == "41.2%" and bench.peak_share_text(None) == "-"
 
 

@@ -251,8 +251,8 @@ def format_report(results: Results) -> str:
                 out.append(f"  share of peak, {row['label'].split(',')[0]}: {shares}")
         if any(peak_share_error(s) for row in rows for s in row["peak_share"].values()):
             out.append(
-                "  measurement error: a share above 100% means the GEMM peak was measured while the core "
-                "was taken by other work; rerun on a quieter machine"
+                "  measurement error: a share above 100% cannot be real; the GEMM peak was measured low "
+                "(a neighbour held the core during it); rerun on a quieter machine"
             )
     for name, by_framework in results.compile_seconds.items():
         if name.startswith("sweep:"):

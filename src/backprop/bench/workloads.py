@@ -1,8 +1,10 @@
 """What the benchmark does: the workloads and what they count, their sizes, one timed run.
 
-FLOPs count a multiply-add as 2: forward = 2 x MACs per sample, training = 3 x forward
+FLOPs count a multiply-add as 2: forward = 2 x MACs per sample; training = 3 x forward
 (the backward computes the input gradient and the weight gradient, each as costly as the
-forward).
+forward) less the first layer's input gradient, which no framework computes (nothing needs
+the gradient with respect to the data: ours skips it with ``backward_params``, PyTorch and
+JAX because the data needs no gradient).
 """
 
 from __future__ import annotations
@@ -89,10 +91,23 @@ def macs_per_sample(workload: str) -> int:
     raise ValueError(f"macs_per_sample: unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
 
 
+def first_layer_macs(workload: str) -> int:
+    """Multiply-adds per sample of the first layer, whose input gradient training never computes."""
+    if workload == "cnn":
+        return conv2d_macs(CNN_CHANNELS[0], CNN_CHANNELS[1], (3, 3), (IMAGE, IMAGE))
+    sizes = SIGMOID_MLP if workload == "sigmoid-mlp" else MLP
+    macs_per_sample(workload)  # refuses an unknown workload
+    return linear_macs(sizes[:2])
+
+
 def flops_per_sample(workload: str, training: bool = True) -> int:
-    """FLOPs per sample: forward = 2 x MACs; training = 3 x forward (backward costs two forwards)."""
-    forward = 2 * macs_per_sample(workload)
-    return 3 * forward if training else forward
+    """FLOPs per sample: forward = 2 x MACs; training = 2 x (3 x MACs - the first layer's MACs).
+
+    The backward costs two forwards (input and weight gradients) except at the first layer,
+    whose input gradient is the gradient with respect to the data, which nobody computes.
+    """
+    macs = macs_per_sample(workload)
+    return 2 * (3 * macs - first_layer_macs(workload)) if training else 2 * macs
 
 
 # --- sizes --------------------------------------------------------------------------------
