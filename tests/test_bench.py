@@ -150,11 +150,11 @@ def test_summary_ratios_shares_and_targets():
     assert infer["values"]["ours"] == pytest.approx(100_000)  # 10,000 samples in 0.1 s
     # Ratios are of times: ours 0.1 s against PyTorch's 0.2 s is 0.5, under the 1.0 target.
     assert infer["ratios"]["torch"] == pytest.approx(0.5) and infer["checks"] == {"PyTorch": True}
-    # W3 times 6,000 samples (600 steps) and scales them to the 60,000-sample epoch.
+    # W3 times the whole 60,000-sample epoch, 6,000 steps.
     sigmoid = rows["sigmoid-mlp"]
-    assert sigmoid["values"]["ours"] == pytest.approx(5.0)
+    assert sigmoid["values"]["ours"] == pytest.approx(0.5)
     assert sigmoid["checks"] == {"PyTorch": False, "JAX": None}
-    assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 600 * 1e6)
+    assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 6000 * 1e6)
     lines = bench.format_report(results).splitlines()
     assert next(line for line in lines if line.startswith("W1 mlp")).endswith("no (JAX)")
     assert next(line for line in lines if line.startswith("W2 cnn")).endswith("no (JAX)")
@@ -289,3 +289,14 @@ def test_user_mistakes_exit_2_with_one_line(args, message):
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_threads_runs_unpinned_with_a_core_probe_each_round():
+    result = backprop("bench", "--quick", "--frameworks", "ours", "--workloads", "infer", "--threads", "2",
+                      "--rounds", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unpinned: threads: ours 2 (NumPy's BLAS, threadpoolctl)" in result.stdout
+    probe = next(line for line in result.stdout.splitlines() if line.startswith("core probe per round"))
+    assert probe.startswith("core probe per round (2 spinning process(es) asked for 2 core(s)): saw ")
+    assert len(probe.split("saw ")[1].split(";")[0].split(", ")) == 2  # one probe per round
+    assert result.stderr.count("probe saw") == 2

@@ -26,6 +26,12 @@ class Sequential(Layer):
     model returns is always a fresh array: ``a = model(x1); b = model(x2)`` leaves ``a`` as it was.
     """
 
+    # What the checked forward has accepted: (input shape, dtype, the layers), and the shape of
+    # the output it gave; the prepared backward needs a gradient of that shape. Class-level
+    # defaults, so a subclass that does not call this __init__ still starts unprepared.
+    _checked: tuple[Any, ...] | None = None
+    _out_shape: tuple[int, ...] | None = None
+
     def __init__(self, *layers: Layer) -> None:
         self.training = True
         for index, layer in enumerate(layers):
@@ -34,10 +40,6 @@ class Sequential(Layer):
                     f"Sequential: argument {index} must be a backprop layer, got {type(layer).__name__}"
                 )
         self.layers = list(layers)
-        # What the checked forward has accepted: (input shape, dtype, the layers), and the
-        # shape of the output it gave; the prepared backward needs a gradient of that shape.
-        self._checked: tuple[Any, ...] | None = None
-        self._out_shape: tuple[int, ...] | None = None
 
     def _is_checked(self, x: np.ndarray) -> bool:
         checked = self._checked

@@ -11,9 +11,8 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
                Flatten-Linear(3136,128)-ReLU-Linear(128,10), lr 0.1, batch 64: seconds per
                10,000 samples (the first 10,000, one epoch)
 ``sigmoid-mlp``  W3: Linear(784,100)-Sigmoid-Linear(100,10), lr 3.0, batch 10: microseconds per
-               step and seconds per 60,000-sample epoch, extrapolated from 600 timed steps
-               (the first 6,000 samples): a whole epoch is 6,000 steps, minutes on a busy
-               machine, and per-step overhead does not change along an epoch
+               step and seconds per 60,000-sample epoch (6,000 steps, all timed: 600 steps,
+               0.07 s, were too short to survive a neighbour on a shared core)
 ``infer``      W4: W1's forward pass on 10,000 samples in batches of 1,000: samples per second
 ``sweep``      W1's training throughput for batch sizes 1 to 1024 (ours and PyTorch)
 ``memory``     peak resident memory of one W1 epoch over the data set, each framework in a

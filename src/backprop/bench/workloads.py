@@ -119,7 +119,9 @@ class Sizes:
 
     data: int = 60_000  # samples made; W1's epoch
     cnn: int = 10_000
-    sigmoid: int = 6_000  # W3 times this many samples and scales the time to an epoch of ``data``
+    # W3 times this many samples, scaled to an epoch of ``data``: the whole epoch since issue 11
+    # (600 steps, 0.07 s a round, were too short to survive a neighbour on a shared core)
+    sigmoid: int = 60_000
     infer: int = 10_000
     infer_batch: int = 1_000
     sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
