@@ -3,8 +3,7 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/step_pieces.py mlp [--steps 200]
 
 Runs ``steps`` steps of a benchmark workload exactly as ``bp.fit``'s ``train_step`` does
-them (``Sequential``'s prepared passes included: the first step checks, the others run
-prepared), pinned to one core with one BLAS thread, and times every piece with
+them, layer by layer, pinned to one core with one BLAS thread, and times every piece with
 ``perf_counter``. Prints milliseconds per step for each piece and their sum; the sum is a
 little above a step inside ``fit`` (the timer calls cost too).
 """
@@ -41,7 +40,7 @@ def main() -> None:
     b, layers = spec.batch_size, list(model)
     first = next(i for i, layer in enumerate(layers) if layer.params)
     clock = time.perf_counter()
-    counting = False  # the first step checks and allocates: left out
+    counting = False  # the first step allocates NumPy's caches: left out
 
     def lap(name: str) -> None:
         nonlocal clock
@@ -57,26 +56,18 @@ def main() -> None:
         index = order[step * b : (step + 1) * b]
         xb, yb = x[index], data.y[index]
         lap("gather the batch")
-        if step == 0:
-            out = model(xb)
-        else:
-            h, owned = xb, False
-            for i, layer in enumerate(layers):
-                h, owned = layer._prepared_forward(h, owned, reuse=i < len(layers) - 1)
-                lap(f"forward  {i} {layer}")
-            out = h
-        loss(out, yb)
+        h = xb
+        for i, layer in enumerate(layers):
+            h = layer(h)
+            lap(f"forward  {i} {layer}")
+        loss(h, yb)
         gy = loss.backward()
         lap("loss (value and gradient)")
-        if step == 0:
-            model.backward_params(gy)
-        else:
-            owned = False
-            for i in range(len(layers) - 1, first, -1):
-                gy, owned = layers[i]._prepared_backward(gy, owned, reuse=True)
-                lap(f"backward {i} {layers[i]}")
-            layers[first]._prepared_backward_params(gy)
-            lap(f"backward {first} {layers[first]} (parameters only)")
+        for i in range(len(layers) - 1, first, -1):
+            gy = layers[i].backward(gy)
+            lap(f"backward {i} {layers[i]}")
+        layers[first].backward_params(gy)
+        lap(f"backward {first} {layers[first]} (parameters only)")
         optimizer.step()
         lap("SGD update")
     total = sum(seconds.values())

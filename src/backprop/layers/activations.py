@@ -11,31 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Layer
-from .scratch import Scratch
 
 
 class _Elementwise(Layer):
-    """Shared plumbing: any shape ``(N, ...)`` in, the same shape out; keeps ``y``.
-
-    ReLU and Sigmoid also run prepared (see ``layers/base.py``): in place on an input the
-    caller owns, else into a reused buffer, and backward in place on a gradient the caller
-    owns; each writes exactly the values of its checked path (the same operations in the
-    same order), so both paths give bit-identical results.
-    """
+    """Shared plumbing: any shape ``(N, ...)`` in, the same shape out; keeps ``y``."""
 
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
-        self._scratch = Scratch()
-
-    def _out(self, name: str, a: np.ndarray, owned: bool, reuse: bool) -> np.ndarray | None:
-        """Where a prepared result goes: over ``a`` if owned, a reused buffer, or None for a fresh one.
-
-        Writing over an owned ``a`` makes the result a reused buffer too, so it needs ``reuse``.
-        """
-        if not reuse:
-            return None
-        return a if owned else self._scratch.array(name, a.shape, a.dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
@@ -77,24 +60,6 @@ class ReLU(_Elementwise):
     def _backward(self, gy: np.ndarray, y: np.ndarray) -> np.ndarray:
         return relu_backward(gy, y)
 
-    def _prepared_forward(self, x: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        out = self._out("y", x, owned, reuse)
-        if out is None:
-            self._y = relu_forward(x)
-        else:
-            # Against an array of zeros rather than the scalar 0: NumPy then skips the
-            # broadcast of a 0-d operand, a quarter of the cost at 128 x 256.
-            self._y = np.maximum(x, self._scratch.zeros("zeros", x.shape, x.dtype), out=out)
-        return self._y, False  # backward reads y: nobody may overwrite it
-
-    def _prepared_backward(self, gy: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        y = self._y
-        out = self._out("gx", gy, owned, reuse)
-        if out is None:
-            return relu_backward(gy, y), True
-        mask = np.greater(y, 0, out=self._scratch.array("mask", y.shape, np.dtype(bool)))
-        return np.multiply(gy, mask, out=out), True
-
 
 def sigmoid_forward(x: np.ndarray) -> np.ndarray:
     """``y = 1 / (1 + e^-x)``, computed as ``(1 + tanh(x / 2)) / 2`` so no ``exp`` overflows."""
@@ -121,29 +86,6 @@ class Sigmoid(_Elementwise):
 
     def _backward(self, gy: np.ndarray, y: np.ndarray) -> np.ndarray:
         return sigmoid_backward(gy, y)
-
-    def _prepared_forward(self, x: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        out = self._out("y", x, owned, reuse)
-        if out is None:
-            self._y = sigmoid_forward(x)
-        else:  # sigmoid_forward's operations, in place
-            np.multiply(x, 0.5, out=out)
-            np.tanh(out, out=out)
-            out += 1
-            out *= 0.5
-            self._y = out
-        return self._y, False
-
-    def _prepared_backward(self, gy: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        y = self._y
-        out = self._out("gx", gy, owned, reuse)
-        if out is None:
-            return sigmoid_backward(gy, y), True
-        # sigmoid_backward's (gy * y) * (1 - y), in the same order
-        one_minus_y = np.subtract(1, y, out=self._scratch.array("1-y", y.shape, y.dtype))
-        np.multiply(gy, y, out=out)
-        out *= one_minus_y
-        return out, True
 
 
 def tanh_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -6,13 +6,6 @@ overwrites, never accumulates, so there is nothing to zero between steps) and re
 ``gx = dL/dx`` (same shape as ``x``). ``layer.params[name]`` are the arrays an optimiser
 updates in place; ``layer.grads[name]`` has the same shape and dtype, and both dicts keep the
 same array objects for the layer's whole life.
-
-A ``Sequential`` that has checked a batch shape once runs its layers through
-``_prepared_forward`` / ``_prepared_backward`` for that shape: the same maths without the
-input checks, writing into buffers each layer reuses (``scratch.py``) and, where the caller
-says an array is its to overwrite, in place. Only arrays that never reach a user go through
-those buffers: a layer called directly (``layer(x)``, ``layer.backward(gy)``) checks its input
-and returns a fresh array, and so does a ``Sequential`` for its own output.
 """
 
 from __future__ import annotations
@@ -46,23 +39,6 @@ class Layer:
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-    def _prepared_forward(self, x: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        """``forward`` for a shape already checked once; returns ``(y, caller_may_overwrite_y)``.
-
-        ``owned``: ``x`` is the caller's scratch, which this layer may overwrite. ``reuse``:
-        ``y`` may be one of this layer's reused buffers (never when ``y`` goes to a user).
-        The default is the checked ``forward``, whose output the layer may keep (``False``).
-        """
-        return self.forward(x), False
-
-    def _prepared_backward(self, gy: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        """``backward`` for a shape already checked once; arguments and result as ``_prepared_forward``."""
-        return self.backward(gy), False
-
-    def _prepared_backward_params(self, gy: np.ndarray) -> None:
-        """``backward_params`` for a shape already checked once."""
-        self.backward_params(gy)
 
     def backward_params(self, gy: np.ndarray) -> None:
         """Set the parameter gradients only, for a layer whose input gradient nobody needs.

@@ -14,7 +14,6 @@ from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
 from .base import Layer
-from .scratch import Scratch
 
 
 def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
@@ -88,7 +87,6 @@ class Linear(Layer):
             self._add_param("bias", np.empty(self.out_features, dtype))
         default_weight_and_bias(self.weight, self.bias, as_generator(rng))
         self._x: np.ndarray | None = None
-        self._scratch = Scratch()
 
     @property
     def weight(self) -> np.ndarray:
@@ -112,29 +110,6 @@ class Linear(Layer):
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
         linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
-
-    def _prepared_forward(self, x: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        # The same product as linear_forward (bit-identical), written into a reused buffer.
-        self._x = x
-        if not reuse:
-            return linear_forward(x, self.weight, self.bias), True
-        y = self._scratch.array("y", (x.shape[0], self.out_features), self.weight.dtype)
-        np.matmul(x, self.weight.T, out=y)
-        if self.bias is not None:
-            y += self.bias
-        return y, True  # backward needs x, not y: the next layer may overwrite y
-
-    def _prepared_backward(self, gy: np.ndarray, owned: bool, reuse: bool) -> tuple[np.ndarray, bool]:
-        x = self._x
-        linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
-        if not reuse:
-            return gy @ self.weight, True
-        gx = self._scratch.array("gx", x.shape, self.weight.dtype)
-        np.matmul(gy, self.weight, out=gx)
-        return gx, True
-
-    def _prepared_backward_params(self, gy: np.ndarray) -> None:
-        linear_backward_params(gy, self._x, self.grads["weight"], self.grads.get("bias"))
 
     def config(self) -> dict[str, Any]:
         return {
