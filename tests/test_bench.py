@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -52,7 +54,7 @@ def quick_run(tmp_path_factory):
 def test_quick_run_prints_the_table_with_every_row(quick_run):
     stdout, _ = quick_run
     lines = stdout.splitlines()
-    assert lines[0].split()[:4] == ["workload", "ours", "PyTorch", "JAX"]
+    assert lines[0].split()[:5] == ["workload", "ours", "PyTorch", "PyTorch-NCHW", "JAX"]
     assert "ours/PyTorch" in lines[0] and "% peak" in lines[0] and "met?" in lines[0]
     for row in ROWS:
         line = next((line for line in lines if line.startswith(row)), None)
@@ -60,7 +62,10 @@ def test_quick_run_prints_the_table_with_every_row(quick_run):
         ours = line[len(row):].split()
         assert any(ch.isdigit() for ch in " ".join(ours)), line
     assert "GEMM peak:" in stdout and "GFLOP/s" in stdout
-    assert "OPENBLAS_CORETYPE" in stdout and "threads: ours" in stdout
+    assert "OPENBLAS_CORETYPE" in stdout and "one thread each" in stdout
+    pinned = next(line for line in lines if line.startswith("pinned: every framework on core "))
+    assert "threads of the process moved there" in pinned
+    assert "core probe per round (1 spinning process(es) asked for 1 core(s)): saw " in stdout
     assert "sweep, W1 training samples/s by batch size" in stdout
 
 
@@ -70,9 +75,17 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     assert content["rounds"] == 1 and content["frameworks"] == ["ours"]
     for workload in ("mlp", "cnn", "sigmoid-mlp", "infer"):
         (seconds,) = content["seconds"][workload]["ours"]
-        assert seconds > 0
+        (cpu,) = content["cpu_seconds"][workload]["ours"]
+        assert seconds > 0 and 0 < cpu <= seconds * 1.05  # one pinned core: no more CPU than wall
     assert set(content["sweep"]["ours"]) == {str(b) for b in bench.QUICK.sweep_batches}
-    assert content["peak_gflops"] > 0 and content["gemm"][0]["by_size"]
+    assert content["peak_gflops"] > 0
+    # The peak covers the squares and every product the workloads make.
+    assert set(content["gemm"][0]["by_size"]) == {"256", "512"} | {
+        f"{m} x {k} x {n}" for m, k, n in bench.GEMM_SHAPES
+    }
+    assert content["pinning"]["pinned"] is True and content["pinning"]["threads_moved"] >= 1
+    (probe,) = content["probes"]
+    assert probe["asked"] == 1 and 0 < probe["cores_seen"] <= 1.2 and isinstance(probe["short"], bool)
     env = content["environment"]
     assert env["cpu"] and env["numpy"] and env["blas_threads"] >= 1
     assert "OPENBLAS_CORETYPE" in env
@@ -90,7 +103,8 @@ def test_flop_counts_match_hand_computed_numbers():
     # W1: 784*256 + 256*128 + 128*10 = 200,704 + 32,768 + 1,280
     assert bench.macs_per_sample("mlp") == 234_752
     assert bench.flops_per_sample("mlp", training=False) == 469_504
-    assert bench.flops_per_sample("mlp") == 1_408_512
+    # Training: 3 x the forward's MACs, less the first layer's input gradient (784 x 256), x 2.
+    assert bench.flops_per_sample("mlp") == 2 * (3 * 234_752 - 200_704) == 1_007_104
     assert bench.macs_per_sample("infer") == bench.macs_per_sample("mlp")
     # W3: 784*100 + 100*10
     assert bench.macs_per_sample("sigmoid-mlp") == 79_400
@@ -99,7 +113,8 @@ def test_flop_counts_match_hand_computed_numbers():
     assert bench.conv2d_macs(1, 32, (3, 3), (28, 28)) == 225_792
     assert bench.conv2d_macs(32, 64, (3, 3), (14, 14)) == 3_612_672
     assert bench.cnn_macs() == 225_792 + 3_612_672 + 401_408 + 1_280 == 4_241_152
-    assert bench.flops_per_sample("cnn") == 6 * 4_241_152
+    assert bench.flops_per_sample("cnn") == 2 * (3 * 4_241_152 - 225_792)
+    assert bench.flops_per_sample("sigmoid-mlp") == 2 * (3 * 79_400 - 78_400)
     with pytest.raises(ValueError, match="unknown workload 'rnn'"):
         bench.macs_per_sample("rnn")
 
@@ -109,38 +124,116 @@ def _results(**seconds):
     env = bench.environment()
     env["OPENBLAS_CORETYPE"] = None
     results = bench.Results(bench.FULL, 1, list(bench.WORKLOADS), list(bench.FRAMEWORKS), env)
-    results.status = {"ours": "ok", "torch": "ok", "jax": "ok"}
+    results.status = dict.fromkeys(bench.FRAMEWORKS, "ok")
     results.gemm = [{"gflops": 100.0, "by_size": {"2048": 100.0}}]
     for key, value in seconds.items():
-        workload, framework = key.rsplit("_", 1)
+        workload, framework = key.replace("torch_nchw", "torch-nchw").replace("jax_reshape", "jax-reshape").rsplit("_", 1)
         results.seconds.setdefault(workload.replace("_", "-"), {})[framework] = [value]
     return results
 
 
 def test_summary_ratios_shares_and_targets():
-    results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.8, infer_ours=0.01, infer_torch=0.02,
-                       cnn_ours=3.0, cnn_torch=4.0, cnn_jax=2.0, sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
+    results = _results(mlp_ours=1.0, mlp_torch=2.5, mlp_jax=0.9, infer_ours=0.1, infer_torch=0.2,
+                       cnn_ours=6.0, cnn_torch=8.0, cnn_torch_nchw=4.0, cnn_jax=4.0, cnn_jax_reshape=5.0,
+                       sigmoid_mlp_ours=0.5, sigmoid_mlp_torch=0.8)
     rows = {row["workload"]: row for row in bench.summary(results)}
     mlp = rows["mlp"]
-    assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1.25)
-    # 1,408,512 FLOPs x 60,000 samples in 1 s = 84.5 GFLOP/s of a 100 GFLOP/s peak
-    assert mlp["peak_share"]["ours"] == pytest.approx(0.8451072)
-    assert mlp["checks"] == {"PyTorch": True, "JAX": False, "peak": True}
-    assert rows["cnn"]["checks"] == {"faster of PyTorch, JAX": False}  # 3.0 s against JAX's 2.0 s
+    assert mlp["ratios"]["torch"] == pytest.approx(0.4) and mlp["ratios"]["jax"] == pytest.approx(1 / 0.9)
+    assert mlp["ratios"]["torch-nchw"] is None and mlp["ratios"]["jax-reshape"] is None  # W2's peers
+    # 1,007,104 FLOPs x 60,000 samples in 1 s = 60.4 GFLOP/s of a 100 GFLOP/s peak
+    assert mlp["peak_share"]["ours"] == pytest.approx(0.6042624)
+    assert mlp["checks"] == {"PyTorch": True, "JAX": False}  # 0.4 <= 0.75, 1.11 > 0.95
+    cnn = rows["cnn"]
+    assert cnn["ratios"] == pytest.approx({"torch": 0.75, "torch-nchw": 1.5, "jax": 1.5, "jax-reshape": 1.2})
+    assert cnn["checks"] == {"PyTorch": True, "JAX": False}  # 6 s against channels-last's 8 s, JAX's 4 s
     infer = rows["infer"]
-    assert infer["values"]["ours"] == pytest.approx(1_000_000)  # 10,000 samples in 0.01 s
-    assert infer["ratios"]["torch"] == pytest.approx(2.0) and infer["checks"] == {"PyTorch": True}
-    # W3 times 6,000 samples (600 steps) and scales them to the 60,000-sample epoch.
+    assert infer["values"]["ours"] == pytest.approx(100_000)  # 10,000 samples in 0.1 s
+    # Ratios are of times: ours 0.1 s against PyTorch's 0.2 s is 0.5, under the 1.0 target.
+    assert infer["ratios"]["torch"] == pytest.approx(0.5) and infer["checks"] == {"PyTorch": True}
+    # W3 times the whole 60,000-sample epoch, 6,000 steps.
     sigmoid = rows["sigmoid-mlp"]
-    assert sigmoid["values"]["ours"] == pytest.approx(5.0)
+    assert sigmoid["values"]["ours"] == pytest.approx(0.5)
     assert sigmoid["checks"] == {"PyTorch": False, "JAX": None}
-    assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 600 * 1e6)
+    assert rows["sigmoid-mlp-step"]["values"]["ours"] == pytest.approx(0.5 / 6000 * 1e6)
     lines = bench.format_report(results).splitlines()
     assert next(line for line in lines if line.startswith("W1 mlp")).endswith("no (JAX)")
+    assert next(line for line in lines if line.startswith("W2 cnn")).endswith("no (JAX)")
     assert next(line for line in lines if line.startswith("W3 sigmoid-mlp, s")).endswith("no (PyTorch); JAX n/a")
     assert next(line for line in lines if line.startswith("W4 infer")).endswith("yes")
     assert not any("WARNING" in line for line in lines)
+    assert not any("measurement error" in line for line in lines)
     assert any("OPENBLAS_CORETYPE unset" in line for line in lines)
+
+
+def test_cpu_time_ratios_are_printed_beside_the_wall_time_ones():
+    results = _results(mlp_ours=1.0, mlp_torch=2.0)
+    results.cpu_seconds = {"mlp": {"ours": [0.5], "torch": [2.0]}}
+    (row,) = bench.summary(results)
+    assert row["cpu_ratios"]["torch"] == pytest.approx(0.25) and row["cpu_ratios"]["jax"] is None
+    report = bench.format_report(results)
+    assert "the same ratios by CPU time" in report and "  W1 mlp: ours/PyTorch 0.25" in report
+
+
+def test_a_share_of_peak_above_100_percent_is_a_measurement_error():
+    # 60.4 GFLOP/s against a peak measured at 40: the peak was measured low.
+    results = _results(mlp_ours=1.0)
+    results.gemm = [{"gflops": 40.0, "by_size": {"2048": 40.0}}]
+    (row,) = bench.summary(results)
+    assert row["peak_share"]["ours"] == pytest.approx(1.510656)  # kept raw in the JSON
+    report = bench.format_report(results)
+    mlp = next(line for line in report.splitlines() if line.startswith("W1 mlp"))
+    assert "error (>100%)" in mlp and "151" not in mlp
+    assert "ours error (>100%)" in report and "measurement error: a share above 100% cannot be real" in report
+    assert bench.peak_share_text(0.412) == "41.2%" and bench.peak_share_text(None) == "-"
+
+
+def test_rounds_short_of_cores_are_marked():
+    results = _results(mlp_ours=1.0)
+    results.probes = [
+        {"asked": 2, "cores_seen": 1.98, "short": False},
+        {"asked": 2, "cores_seen": 1.1, "short": True},
+    ]
+    report = bench.format_report(results)
+    assert "asked for 2 core(s)): saw 1.98, 1.10 SHORT; round(s) 2 had fewer cores than asked" in report
+    assert "unpinned: threads: ours" in report
+
+
+def test_core_probe_counts_the_cores_its_processes_got():
+    probe = bench.core_probe(1, seconds=0.1)
+    assert probe["asked"] == 1 and 0 < probe["cores_seen"] <= 1.2
+    with pytest.raises(ValueError, match="cores must be at least 1, got 0"):
+        bench.core_probe(0)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread affinity is a Linux call")
+def test_pinning_moves_every_thread_to_one_core_and_gives_the_affinity_back():
+    before = os.sched_getaffinity(0)
+    started = threading.Event()
+    stop = threading.Event()
+
+    def waiting() -> None:
+        started.set()
+        stop.wait()
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    started.wait()
+    try:
+        with bench.pinned_to_one_core() as record:
+            assert record["pinned"] and record["threads_moved"] >= 2
+            assert os.sched_getaffinity(thread.native_id) == {record["core"]} == os.sched_getaffinity(0)
+        assert os.sched_getaffinity(0) == before == os.sched_getaffinity(thread.native_id)
+    finally:
+        stop.set()
+        thread.join()
+    with pytest.raises(ValueError, match="core 4096 is not one this process may use"), bench.pinned_to_one_core(4096):
+        pass
+
+
+def test_gemm_peak_measures_squares_and_the_given_shapes():
+    peak = bench.gemm_peak((64,), 1, ((10, 20, 30),))
+    assert set(peak["by_size"]) == {"64", "10 x 20 x 30"}
+    assert peak["gflops"] == max(peak["by_size"].values()) > 0
 
 
 def test_report_warns_when_openblas_coretype_is_set():
@@ -198,11 +291,12 @@ def test_user_mistakes_exit_2_with_one_line(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_share_of_peak_over_100_percent_is_flagged_not_printed():
-    # 1,408,512 FLOPs x 60,000 samples in 0.5 s = 169 GFLOP/s: more than the 100 GFLOP/s peak.
-    results = _results(mlp_ours=0.5, mlp_torch=1.0)
-    [mlp] = [row for row in bench.summary(results) if row["workload"] == "mlp"]
-    assert mlp["peak_share"]["ours"] > 1 and mlp["checks"]["peak"] is None
-    report = bench.format_report(results)
-    assert "169.0%" not in report and "over 100%: noisy timing" in report
-    assert "share of peak, W1 mlp: ours over 100%: noisy timing" in report
+def test_threads_runs_unpinned_with_a_core_probe_each_round():
+    result = backprop("bench", "--quick", "--frameworks", "ours", "--workloads", "infer", "--threads", "2",
+                      "--rounds", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unpinned: threads: ours 2 (NumPy's BLAS, threadpoolctl)" in result.stdout
+    probe = next(line for line in result.stdout.splitlines() if line.startswith("core probe per round"))
+    assert probe.startswith("core probe per round (2 spinning process(es) asked for 2 core(s)): saw ")
+    assert len(probe.split("saw ")[1].split(";")[0].split(", ")) == 2  # one probe per round
+    assert result.stderr.count("probe saw") == 2

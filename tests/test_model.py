@@ -151,3 +151,19 @@ def test_backward_params_of_conv_and_nested_models():
     model.backward_params(gy)
     for name, g in model.grads.items():
         np.testing.assert_allclose(g, expected[name], rtol=1e-14)
+
+
+def test_outputs_never_alias_a_buffer_the_model_reuses():
+    """``a = model(x1); b = model(x2)`` leaves ``a`` as it was, and so do input gradients."""
+    rng = np.random.default_rng(0)
+    model = bp.Sequential(bp.Linear(4, 8, rng=0), bp.ReLU(), bp.Linear(8, 3, rng=1), bp.Sigmoid())
+    x1, x2 = (rng.standard_normal((5, 4)).astype(np.float32) for _ in range(2))
+    a = model(x1)
+    kept = a.copy()
+    gx1 = model.backward(np.ones_like(a))
+    kept_gx = gx1.copy()
+    b = model(x2)
+    model.backward(np.full_like(b, 2.0))
+    np.testing.assert_array_equal(a, kept)
+    np.testing.assert_array_equal(gx1, kept_gx)
+    assert not np.shares_memory(a, b)

@@ -11,9 +11,8 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
                Flatten-Linear(3136,128)-ReLU-Linear(128,10), lr 0.1, batch 64: seconds per
                10,000 samples (the first 10,000, one epoch)
 ``sigmoid-mlp``  W3: Linear(784,100)-Sigmoid-Linear(100,10), lr 3.0, batch 10: microseconds per
-               step and seconds per 60,000-sample epoch, extrapolated from 600 timed steps
-               (the first 6,000 samples): a whole epoch is 6,000 steps, minutes on a busy
-               machine, and per-step overhead does not change along an epoch
+               step and seconds per 60,000-sample epoch (6,000 steps, all timed: 600 steps,
+               0.07 s, were too short to survive a neighbour on a shared core)
 ``infer``      W4: W1's forward pass on 10,000 samples in batches of 1,000: samples per second
 ``sweep``      W1's training throughput for batch sizes 1 to 1024 (ours and PyTorch)
 ``memory``     peak resident memory of one W1 epoch over the data set, each framework in a
@@ -22,10 +21,16 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
 
 Ours runs through the public path a user takes: ``bp.fit(..., progress=False)`` and
 ``bp.predict``. PyTorch runs eagerly (a plain loop: ``randperm``, ``zero_grad(set_to_none=
-True)``, ``CrossEntropyLoss``, ``SGD``; W2 channels-last; inference under ``inference_mode``)
-with as many threads as NumPy's BLAS. JAX compiles W1 as a whole epoch (``lax.scan`` over
-the batches), W2 (NHWC) and W3 as one jitted step called per batch, W4 as a jitted forward;
+True)``, ``CrossEntropyLoss``, ``SGD``; W2 both channels-last, ``torch``, and NCHW,
+``torch-nchw``; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
+(``lax.scan`` over the batches), W2 (NHWC: ``lax.conv_general_dilated`` and
+``lax.reduce_window``; ``jax-reshape`` pools with a reshape and max, which XLA:CPU
+differentiates faster) and W3 as one jitted step called per batch, W4 as a jitted forward;
 compile time is excluded from the timings and reported apart.
+
+By default every thread of the run is pinned to one core and each framework uses one
+thread (``pinning``); ``threads=N`` (``--threads N``) runs unpinned with N threads. Each
+round starts with a core probe (``probe``) that records how many cores the round had.
 
 Each framework gets one untimed warm-up per workload; then the rounds alternate
 (ours, PyTorch, JAX for each workload, round after round) and the report quotes medians,
@@ -43,6 +48,8 @@ The package, one concept per module:
 ``jaxrun``         JAX, compiled: ``jax_trial``
 ``trials``         ``TRIALS``: each framework's trial by name
 ``machine``        CPU, cores, BLAS, versions (``environment``) and ``gemm_peak``
+``pinning``        ``pinned_to_one_core``: every thread of the process on one core
+``probe``          ``core_probe``: how many cores N spinning processes really got
 ``memory``         ``memory_peak``, run in a fresh process per framework
 ``results``        ``Results``: every raw timing of a run, its medians
 ``runner``         ``run``: warm-ups, interleaved rounds, memory
@@ -53,18 +60,22 @@ The package, one concept per module:
 
 from __future__ import annotations
 
-from .jaxrun import jax_trial
+from .jaxrun import jax_reshape_trial, jax_trial
 from .machine import environment, framework_version, gemm_peak
 from .memory import memory_peak
 from .ours import ours_trial
-from .pytorch import torch_trial
-from .report import format_report, results_json, summary, sweep_series
+from .pinning import pinned_to_one_core, usable_cores
+from .probe import core_probe
+from .pytorch import torch_nchw_trial, torch_trial
+from .report import format_report, peak_share_error, peak_share_text, results_json, summary, sweep_series
 from .results import Results
 from .runner import blas_threads_limited, run
 from .workloads import (
     FRAMEWORKS,
     FULL,
+    GEMM_SHAPES,
     NAMES,
+    ONLY_ON,
     QUICK,
     TIMED,
     WORKLOADS,
@@ -74,6 +85,7 @@ from .workloads import (
     Trial,
     cnn_macs,
     conv2d_macs,
+    first_layer_macs,
     flops_per_sample,
     linear_macs,
     macs_per_sample,
@@ -84,7 +96,9 @@ from .workloads import (
 __all__ = [
     "FRAMEWORKS",
     "FULL",
+    "GEMM_SHAPES",
     "NAMES",
+    "ONLY_ON",
     "QUICK",
     "TIMED",
     "WORKLOADS",
@@ -96,21 +110,29 @@ __all__ = [
     "blas_threads_limited",
     "cnn_macs",
     "conv2d_macs",
+    "core_probe",
     "environment",
+    "first_layer_macs",
     "flops_per_sample",
     "format_report",
     "framework_version",
     "gemm_peak",
+    "jax_reshape_trial",
     "jax_trial",
     "linear_macs",
     "macs_per_sample",
     "make_data",
     "memory_peak",
     "ours_trial",
+    "peak_share_error",
+    "peak_share_text",
+    "pinned_to_one_core",
     "results_json",
     "run",
     "spec_of",
     "summary",
     "sweep_series",
+    "torch_nchw_trial",
     "torch_trial",
+    "usable_cores",
 ]

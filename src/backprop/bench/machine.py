@@ -1,7 +1,10 @@
 """The machine a run measured: CPU, cores, BLAS and its threads, versions, and the GEMM peak.
 
 Our share of the GEMM peak compares our FLOP rate with the best float32 ``a @ b`` NumPy
-reaches on square matrices of 1024 and 2048 on the same machine.
+reaches on the same machine, over several shapes: squares of 1024 and 2048 and the products
+the workloads themselves make (``workloads.GEMM_SHAPES``). A share above 100% means the peak
+was measured low (a neighbour took the core during it): the report calls it a measurement
+error rather than printing it.
 
 The library never sets a BLAS variable: ``OPENBLAS_CORETYPE`` (which forces OpenBLAS's
 kernels for an older processor) is only read and, when set, reported with a warning.
@@ -22,14 +25,18 @@ import numpy as np
 
 import backprop as bp
 
+from .workloads import MODULES
+
 
 def framework_version(framework: str) -> str | None:
     """The installed version of ``torch`` or ``jax`` (None when absent); ours is ``bp.__version__``.
 
     Read from the package metadata, so that asking does not import (and start) the framework.
+    A peer such as ``torch-nchw`` has the version of the package it runs on.
     """
     if framework == "ours":
         return bp.__version__
+    framework = MODULES[framework]
     if importlib.util.find_spec(framework) is None:
         return None
     try:
@@ -87,18 +94,28 @@ def environment() -> dict[str, Any]:
     }
 
 
-def gemm_peak(sizes: Iterable[int] = (1024, 2048), repeats: int = 3) -> dict[str, Any]:
-    """The best float32 ``a @ b`` rate NumPy reaches on square matrices of each size, GFLOP/s."""
+def gemm_peak(
+    sizes: Iterable[int] = (1024, 2048),
+    repeats: int = 3,
+    shapes: Iterable[tuple[int, int, int]] = (),
+) -> dict[str, Any]:
+    """The best float32 ``a @ b`` rate NumPy reaches, GFLOP/s, over squares ``n x n`` and ``shapes``.
+
+    ``shapes`` are ``(m, k, n)``: ``a`` is ``(m, k)``, ``b`` is ``(k, n)``. ``by_size`` keeps
+    each one's best of ``repeats`` (keyed ``"n"`` for squares, ``"m x k x n"`` otherwise);
+    ``gflops`` is the best of them all.
+    """
     rng = np.random.default_rng(0)
     by_size = {}
-    for n in sizes:
-        a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-        out = np.empty((n, n), np.float32)
+    products = [(str(n), (n, n, n)) for n in sizes] + [(f"{m} x {k} x {n}", (m, k, n)) for m, k, n in shapes]
+    for key, (m, k, n) in products:
+        a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+        out = np.empty((m, n), np.float32)
         np.matmul(a, b, out=out)  # starts the BLAS threads
         best = math.inf
         for _ in range(repeats):
             started = time.perf_counter()
             np.matmul(a, b, out=out)
             best = min(best, time.perf_counter() - started)
-        by_size[str(n)] = 2 * n**3 / best / 1e9
+        by_size[key] = 2 * m * k * n / best / 1e9
     return {"gflops": max(by_size.values()), "by_size": by_size}

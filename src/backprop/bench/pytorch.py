@@ -1,4 +1,7 @@
-"""PyTorch, eager: a plain training loop (W2 channels-last), inference under ``inference_mode``.
+"""PyTorch, eager: a plain training loop, inference under ``inference_mode``.
+
+W2 runs twice: channels-last (``torch``, PyTorch's faster CPU layout for convolutions) and
+NCHW (``torch-nchw``, its default layout), so the report gives our ratio to both.
 
 torch is imported only inside ``torch_trial``: without it everything else works.
 """
@@ -24,7 +27,7 @@ from .workloads import (
 )
 
 
-def _torch_model(torch: Any, kind: str) -> Any:
+def _torch_model(torch: Any, kind: str, channels_last: bool = True) -> Any:
     nn = torch.nn
     if kind == "cnn":
         (c0, c1, c2), flat = CNN_CHANNELS, CNN_CHANNELS[2] * (IMAGE // 4) ** 2
@@ -39,7 +42,7 @@ def _torch_model(torch: Any, kind: str) -> Any:
             nn.Linear(flat, CNN_HIDDEN),
             nn.ReLU(),
             nn.Linear(CNN_HIDDEN, CLASSES),
-        ).to(memory_format=torch.channels_last)
+        ).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     sizes, activation = (SIGMOID_MLP, nn.Sigmoid) if kind == "sigmoid-mlp" else (MLP, nn.ReLU)
     layers: list[Any] = []
     for a, b in itertools.pairwise(sizes):
@@ -47,10 +50,11 @@ def _torch_model(torch: Any, kind: str) -> Any:
     return nn.Sequential(*layers[:-1])
 
 
-def _torch_run(torch: Any, spec: Spec, data: Data) -> Callable[[], float]:
+def _torch_run(torch: Any, spec: Spec, data: Data, channels_last: bool = True) -> Callable[[], float]:
     x, y = data.x[: spec.samples], data.y[: spec.samples]
     if spec.model == "cnn":
-        X = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        X = torch.from_numpy(x).contiguous(memory_format=layout)
     else:
         X = torch.from_numpy(x.reshape(len(x), -1))  # shares the memory, as ours does
     Y = torch.from_numpy(y)
@@ -58,7 +62,7 @@ def _torch_run(torch: Any, spec: Spec, data: Data) -> Callable[[], float]:
 
     def setup() -> tuple[Any, Any]:
         torch.manual_seed(0)
-        model = _torch_model(torch, spec.model)
+        model = _torch_model(torch, spec.model, channels_last)
         return model, torch.optim.SGD(model.parameters(), lr=spec.lr)
 
     def train(state: tuple[Any, Any]) -> None:
@@ -79,10 +83,16 @@ def _torch_run(torch: Any, spec: Spec, data: Data) -> Callable[[], float]:
     return lambda: timed(setup, train if spec.train else infer)
 
 
-def torch_trial(spec: Spec, data: Data, threads: int) -> Trial:
-    """PyTorch eager, ``threads`` intra-op threads (NumPy's BLAS's count)."""
+def torch_trial(spec: Spec, data: Data, threads: int, channels_last: bool = True) -> Trial:
+    """PyTorch eager with ``threads`` intra-op threads; W2 channels-last unless ``channels_last=False``."""
     import torch
 
     torch.set_num_threads(threads)
-    measure, warm = _torch_run(torch, spec, data), _torch_run(torch, warm_spec(spec), data)
+    measure = _torch_run(torch, spec, data, channels_last)
+    warm = _torch_run(torch, warm_spec(spec), data, channels_last)
     return Trial(measure, warm)
+
+
+def torch_nchw_trial(spec: Spec, data: Data, threads: int) -> Trial:
+    """PyTorch eager, W2 in NCHW (PyTorch's default layout); the peer ``torch-nchw`` runs only W2."""
+    return torch_trial(spec, data, threads, channels_last=False)

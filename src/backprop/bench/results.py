@@ -20,7 +20,10 @@ class Results:
     environment: dict[str, Any]
     status: dict[str, str] = field(default_factory=dict)  # framework -> "ok", "not installed", error
     gemm: list[dict[str, Any]] = field(default_factory=list)  # one per round
+    probes: list[dict[str, Any]] = field(default_factory=list)  # one core probe per round
+    pinning: dict[str, Any] = field(default_factory=dict)  # pinned_to_one_core's record, or pinned False
     seconds: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # workload -> fw -> rounds
+    cpu_seconds: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # the same, CPU time
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # workload -> fw -> message
     compile_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fw -> batch -> rounds
@@ -31,6 +34,7 @@ class Results:
     def peak_gflops(self) -> float | None:
         return max((g["gflops"] for g in self.gemm), default=None)
 
-    def median(self, workload: str, framework: str) -> float | None:
-        values = self.seconds.get(workload, {}).get(framework)
+    def median(self, workload: str, framework: str, cpu: bool = False) -> float | None:
+        """The median over rounds of wall seconds (``cpu=True``: CPU seconds), None if not measured."""
+        values = (self.cpu_seconds if cpu else self.seconds).get(workload, {}).get(framework)
         return statistics.median(values) if values else None

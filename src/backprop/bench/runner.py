@@ -1,7 +1,10 @@
 """The run: warm-ups, then interleaved rounds (ours, PyTorch, JAX per workload), then memory.
 
 The rounds alternate so that a noisy neighbour slows every framework alike rather than one
-of them; the report quotes medians.
+of them; the report quotes medians. By default the whole run is pinned to one core with one
+thread per framework (``pinning.py``); ``threads=N`` runs unpinned with N threads. Either
+way each round starts with a core probe (``probe.py``) that records how many cores the
+round really had.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from typing import Any
 
 from .machine import environment, framework_version, gemm_peak
 from .memory import memory_in_subprocess
+from .pinning import pinned_to_one_core
+from .probe import core_probe
 from .results import Results
 from .trials import TRIALS
 from .workloads import (
     FRAMEWORKS,
     FULL,
     NAMES,
+    ONLY_ON,
     SWEEP_FRAMEWORKS,
     TIMED,
     WORKLOADS,
@@ -57,9 +63,12 @@ def run(
 ) -> Results:
     """Run the benchmark: warm-ups, then ``rounds`` interleaved rounds, then memory subprocesses.
 
-    ``threads``: NumPy's BLAS and PyTorch use this many threads (default: the BLAS's own
-    count, which PyTorch then matches); XLA keeps its own pool. ``log`` receives one line per
-    measurement (the command line sends them to stderr).
+    ``threads=None`` (the default): every thread of this process is pinned to one core for
+    the run (the affinity is given back afterwards) and NumPy's BLAS and PyTorch use one
+    thread; XLA sizes its pool from the affinity, one thread. ``threads=N``: unpinned, NumPy's
+    BLAS and PyTorch use N threads, XLA its own pool. Each round records a core probe of as
+    many cores as threads. ``log`` receives one line per measurement (the command line sends
+    them to stderr).
     """
     unknown = [w for w in workloads if w not in WORKLOADS] + [f for f in frameworks if f not in FRAMEWORKS]
     if unknown:
@@ -69,8 +78,13 @@ def run(
     if threads is not None and threads < 1:
         raise ValueError(f"bench.run: threads must be at least 1, got {threads}")
     env = environment()  # before torch or jax are imported: threadpoolctl then sees NumPy's BLAS alone
-    with blas_threads_limited(threads):
-        return _run(workloads, frameworks, rounds, sizes, log, env, threads)
+    pinning: contextlib.AbstractContextManager[dict[str, Any]] = (
+        pinned_to_one_core() if threads is None else contextlib.nullcontext({"pinned": False})
+    )
+    with pinning as pinned, blas_threads_limited(1 if threads is None else threads):
+        results = _run(workloads, frameworks, rounds, sizes, log, env, threads)
+        results.pinning = pinned
+    return results
 
 
 def _run(
@@ -84,7 +98,7 @@ def _run(
 ) -> Results:
     started = time.perf_counter()
     results = Results(sizes, rounds, list(workloads), list(frameworks), env)
-    threads = requested or env["blas_threads"]
+    threads = requested or 1
     env["threads"] = threads
     env["threads_requested"] = requested
     for framework in frameworks:
@@ -103,6 +117,8 @@ def _run(
         for framework in live:
             if name.startswith("sweep:") and framework not in SWEEP_FRAMEWORKS:
                 continue
+            if framework in ONLY_ON and name not in ONLY_ON[framework]:
+                continue
             try:
                 trial = TRIALS[framework](spec, data, threads)
                 trial.warmup()
@@ -118,8 +134,14 @@ def _run(
         log(f"warmed up: {name}")
 
     for r in range(1, rounds + 1):
-        results.gemm.append(gemm_peak(sizes.gemm_sizes, sizes.gemm_repeats))
-        log(f"round {r}/{rounds}: GEMM {results.gemm[-1]['gflops']:.1f} GFLOP/s")
+        results.probes.append(core_probe(threads))
+        results.probes[-1]["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        results.gemm.append(gemm_peak(sizes.gemm_sizes, sizes.gemm_repeats, sizes.gemm_shapes))
+        probe = results.probes[-1]
+        log(
+            f"round {r}/{rounds}: probe saw {probe['cores_seen']:.2f} of {threads} core(s)"
+            f"{' (short of cores)' if probe['short'] else ''}; GEMM {results.gemm[-1]['gflops']:.1f} GFLOP/s"
+        )
         for name, _ in jobs:
             for framework in live:
                 trial = trials.get((name, framework))
@@ -127,15 +149,18 @@ def _run(
                     continue
                 seconds = trial.measure()
                 if name.startswith("sweep:"):
-                    results.sweep.setdefault(framework, {}).setdefault(name[6:], []).append(seconds)
+                    results.sweep.setdefault(framework, {}).setdefault(name[6:], []).append(float(seconds))
                 else:
-                    results.seconds.setdefault(name, {}).setdefault(framework, []).append(seconds)
+                    results.seconds.setdefault(name, {}).setdefault(framework, []).append(float(seconds))
+                    cpu = getattr(seconds, "cpu", None)
+                    if cpu is not None:
+                        results.cpu_seconds.setdefault(name, {}).setdefault(framework, []).append(cpu)
                 log(f"round {r}/{rounds}: {name} {NAMES[framework]} {seconds:.4g} s")
 
     if "memory" in workloads:
-        for framework in live:
+        for framework in (f for f in live if f not in ONLY_ON):
             log(f"memory: {NAMES[framework]} (a fresh process)")
-            results.memory[framework] = memory_in_subprocess(framework, sizes.data, threads, requested)
+            results.memory[framework] = memory_in_subprocess(framework, sizes.data, threads, threads)
     results.environment["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     results.wall_seconds = time.perf_counter() - started
     return results

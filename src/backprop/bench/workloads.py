@@ -1,8 +1,10 @@
 """What the benchmark does: the workloads and what they count, their sizes, one timed run.
 
-FLOPs count a multiply-add as 2: forward = 2 x MACs per sample, training = 3 x forward
+FLOPs count a multiply-add as 2: forward = 2 x MACs per sample; training = 3 x forward
 (the backward computes the input gradient and the weight gradient, each as costly as the
-forward).
+forward) less the first layer's input gradient, which no framework computes (nothing needs
+the gradient with respect to the data: ours skips it with ``backward_params``, PyTorch and
+JAX because the data needs no gradient).
 """
 
 from __future__ import annotations
@@ -20,8 +22,18 @@ import backprop as bp
 
 WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory")
 TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer")
-FRAMEWORKS = ("ours", "torch", "jax")
-NAMES = {"ours": "ours", "torch": "PyTorch", "jax": "JAX"}
+FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax", "jax-reshape")
+NAMES = {
+    "ours": "ours",
+    "torch": "PyTorch",
+    "torch-nchw": "PyTorch NCHW",
+    "jax": "JAX",
+    "jax-reshape": "JAX reshape-pool",
+}
+# The package each framework runs on; peers share their framework's.
+MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax", "jax-reshape": "jax"}
+# Peers that run only W2: PyTorch in NCHW, and JAX with its max-pool as a reshape.
+ONLY_ON = {"torch-nchw": ("cnn",), "jax-reshape": ("cnn",)}
 SWEEP_FRAMEWORKS = ("ours", "torch")  # JAX would compile one program per batch size
 
 MLP = (784, 256, 128, 10)
@@ -30,6 +42,18 @@ CNN_CHANNELS = (1, 32, 64)
 CNN_HIDDEN = 128
 CLASSES = 10
 IMAGE = 28
+
+# The products the workloads make, (m, k, n) for (m x k) @ (k x n): W1's forward and weight
+# gradient at batch 128, W4's first layer at batch 1,000, W2's second convolution as one GEMM
+# over the batch of 64 (14 x 14 positions, 32 x 3 x 3 window), W3's first layer at batch 10.
+GEMM_SHAPES = (
+    (128, 784, 256),
+    (256, 128, 784),
+    (128, 256, 128),
+    (1000, 784, 256),
+    (64 * 14 * 14, 32 * 9, 64),
+    (10, 784, 100),
+)
 
 
 # --- what is counted ----------------------------------------------------------------------
@@ -67,10 +91,23 @@ def macs_per_sample(workload: str) -> int:
     raise ValueError(f"macs_per_sample: unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
 
 
+def first_layer_macs(workload: str) -> int:
+    """Multiply-adds per sample of the first layer, whose input gradient training never computes."""
+    if workload == "cnn":
+        return conv2d_macs(CNN_CHANNELS[0], CNN_CHANNELS[1], (3, 3), (IMAGE, IMAGE))
+    sizes = SIGMOID_MLP if workload == "sigmoid-mlp" else MLP
+    macs_per_sample(workload)  # refuses an unknown workload
+    return linear_macs(sizes[:2])
+
+
 def flops_per_sample(workload: str, training: bool = True) -> int:
-    """FLOPs per sample: forward = 2 x MACs; training = 3 x forward (backward costs two forwards)."""
-    forward = 2 * macs_per_sample(workload)
-    return 3 * forward if training else forward
+    """FLOPs per sample: forward = 2 x MACs; training = 2 x (3 x MACs - the first layer's MACs).
+
+    The backward costs two forwards (input and weight gradients) except at the first layer,
+    whose input gradient is the gradient with respect to the data, which nobody computes.
+    """
+    macs = macs_per_sample(workload)
+    return 2 * (3 * macs - first_layer_macs(workload)) if training else 2 * macs
 
 
 # --- sizes --------------------------------------------------------------------------------
@@ -82,12 +119,15 @@ class Sizes:
 
     data: int = 60_000  # samples made; W1's epoch
     cnn: int = 10_000
-    sigmoid: int = 6_000  # W3 times this many samples and scales the time to an epoch of ``data``
+    # W3 times this many samples, scaled to an epoch of ``data``: the whole epoch since issue 11
+    # (600 steps, 0.07 s a round, were too short to survive a neighbour on a shared core)
+    sigmoid: int = 60_000
     infer: int = 10_000
     infer_batch: int = 1_000
     sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
     sweep_min_samples: int = 1_024  # a sweep point trains on max(this, 64 x batch) samples
     gemm_sizes: tuple[int, ...] = (1024, 2048)
+    gemm_shapes: tuple[tuple[int, int, int], ...] = GEMM_SHAPES
     gemm_repeats: int = 3
 
     def sweep_samples(self, batch_size: int) -> int:
@@ -176,10 +216,28 @@ class Trial:
     compile_seconds: float | None = None
 
 
-def timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> float:
-    """Seconds of ``work(setup())``, the setup and a garbage collection left out."""
+class Seconds(float):
+    """Wall-clock seconds of a timed run, carrying the CPU seconds the process spent in it (``cpu``).
+
+    ``cpu`` is ``time.process_time`` (every thread of the process). On a pinned core shared
+    with other work it counts only the time the run had the core, so it varies less than the
+    wall time when neighbours come and go; spinning thread pools count in it, as they should
+    on one core.
+    """
+
+    cpu: float | None = None
+
+    def __new__(cls, wall: float, cpu: float | None = None) -> Seconds:
+        seconds = super().__new__(cls, wall)
+        seconds.cpu = cpu
+        return seconds
+
+
+def timed(setup: Callable[[], Any], work: Callable[[Any], Any]) -> Seconds:
+    """Seconds of ``work(setup())`` (wall; CPU as ``.cpu``), the setup and a garbage collection left out."""
     state = setup()
     gc.collect()
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     work(state)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return Seconds(wall, time.process_time() - cpu)

@@ -1,8 +1,10 @@
 """``backprop bench``: time the issue-5 workloads, ours against PyTorch and JAX where installed.
 
-Prints one table (ours, PyTorch, JAX, ratios ours / theirs, share of the GEMM peak, target,
-met?) and the lines under it (GEMM peak, compile times, batch-size sweep, memory, machine,
-BLAS, threads). Progress goes to stderr. ``--json`` keeps every raw timing and the
+Prints one table (ours, PyTorch channels-last and NCHW, JAX, ratios ours / theirs in time,
+share of the GEMM peak, issue 11's target, met?) and the lines under it (GEMM peak by shape,
+compile times, batch-size sweep, memory, machine, BLAS, pinning and threads, core probes).
+By default the run is pinned to one core, one thread per framework; ``--threads N`` runs
+unpinned. Progress goes to stderr. ``--json`` keeps every raw timing and the
 environment; ``--plot`` draws the batch-size sweep. The workloads are described in
 ``backprop.bench``; ``docs/performance.md`` records a run.
 """
@@ -52,8 +54,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads",
         type=arguments.positive_int,
-        help="threads of NumPy's BLAS and of PyTorch (default: the BLAS's own count; JAX keeps XLA's pool). "
-        "1 gives steadier figures on a machine shared with other work",
+        help="run unpinned with N threads of NumPy's BLAS and of PyTorch (JAX keeps XLA's pool), and probe "
+        "each round how many cores it really had. Default: every framework pinned to one core, one thread "
+        "each (the only setting that gives steady ratios on a shared machine)",
     )
     parser.add_argument("--json", metavar="FILE", help="write every raw timing and the environment as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the batch-size sweep (samples/s) as a PNG")
@@ -71,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--plot draws the batch-size sweep; add sweep to --workloads")
     rounds = args.rounds or (1 if args.quick else 3)
     sizes = bench.QUICK if args.quick else bench.FULL
-    if args.threads is not None and importlib.util.find_spec("threadpoolctl") is None:
-        raise UserError("--threads needs threadpoolctl: pip install threadpoolctl")
+    if importlib.util.find_spec("threadpoolctl") is None:
+        raise UserError("bench needs threadpoolctl to set NumPy's BLAS threads: pip install threadpoolctl")
     results = bench.run(workloads, args.frameworks, rounds, sizes, log=_progress, threads=args.threads)
     print(bench.format_report(results))
     if json_path is not None:
