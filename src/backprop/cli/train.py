@@ -28,19 +28,14 @@ from .runfolder import RunFolder
 from .scoring import score
 
 CHECKPOINT = "checkpoint.safetensors"
-#: The options that make a run what it is: saved in its checkpoint, restored by --resume.
-CONFIG_KEYS = (
-    "dataset",
-    "data_dir",
-    "target",
-    "task",
+#: The options recorded as a model's hyper-parameters (with the learning rate actually used).
+HYPERPARAMETERS = (
     "model",
     "hidden",
     "activation",
     "epochs",
     "batch_size",
     "optimizer",
-    "lr",
     "momentum",
     "weight_decay",
     "schedule",
@@ -49,8 +44,9 @@ CONFIG_KEYS = (
     "dtype",
     "test_fraction",
     "val_fraction",
-    "checkpoint_every",
 )
+#: The options that make a run what it is: saved in its checkpoint, restored by --resume.
+CONFIG_KEYS = ("dataset", "data_dir", "target", "task", *HYPERPARAMETERS, "lr", "checkpoint_every")
 DEFAULTS: dict[str, Any] = {}
 
 
@@ -259,25 +255,7 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
     if history.stop_reason:
         say(history.stop_reason)
 
-    hyper = {
-        key: getattr(args, key)
-        for key in (
-            "model",
-            "hidden",
-            "activation",
-            "epochs",
-            "batch_size",
-            "optimizer",
-            "momentum",
-            "weight_decay",
-            "schedule",
-            "patience",
-            "seed",
-            "dtype",
-            "test_fraction",
-            "val_fraction",
-        )
-    }
+    hyper = {key: getattr(args, key) for key in HYPERPARAMETERS}
     hyper["lr"] = lr
     hyper["hidden"] = list(args.hidden) if args.hidden else None
     metadata = {
