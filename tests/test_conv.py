@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from gradients import check_gradients
 
+import backprop as bp
+from backprop.layers import conv
 from backprop.layers.conv import Conv2d
 
 F64 = np.float64
@@ -89,6 +91,46 @@ def test_backward_sets_rather_than_accumulates():
     for name, g in layer.grads.items():
         np.testing.assert_array_equal(g, first[name])
         assert g is grad_arrays[name]
+
+
+@pytest.mark.parametrize(("c_in", "stride"), [(1, 1), (1, 2), (3, 1)])
+def test_blocks_of_samples_match_one_block(monkeypatch, c_in, stride):
+    """A batch cut into blocks (the last one short) gives what the definition gives.
+
+    c_in = 1 with stride 1 takes the transposed columns, the others the row-per-pixel ones.
+    """
+    rng = np.random.default_rng(5)
+    layer = Conv2d(c_in, 4, 3, stride, padding=1, dtype=F64, rng=rng)
+    x = rng.standard_normal((7, c_in, 6, 5))
+    rows_per_sample = ((6 + 2 - 3) // stride + 1) * ((5 + 2 - 3) // stride + 1)
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 2 * rows_per_sample * 9 * c_in * 8)  # 2 samples a block
+    expected = naive_conv2d(x, layer.weight, layer.bias, layer.stride, layer.padding)
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-12, atol=1e-12)
+    check_gradients(layer, x, rng)
+
+
+def test_feature_maps_stay_channels_last_forward_and_backward():
+    """Conv -> ReLU -> MaxPool -> Conv -> Flatten keeps (N, H, W, C) memory, and so do the gradients."""
+    rng = np.random.default_rng(6)
+    model = bp.Sequential(
+        Conv2d(1, 4, 3, padding=1, dtype=F64, rng=rng),
+        bp.ReLU(),
+        bp.MaxPool2d(2),
+        Conv2d(4, 6, 3, padding=1, dtype=F64, rng=rng),
+        bp.Flatten(),
+    )
+    x = rng.standard_normal((3, 1, 8, 8))
+    outputs = [x]
+    for layer in model:
+        outputs.append(layer(outputs[-1]))
+    for y in outputs[1:-1]:
+        assert conv.channels_last(y).flags.c_contiguous, y.strides
+    gy = rng.standard_normal(outputs[-1].shape)
+    for layer, y in zip(reversed(model.layers[1:]), reversed(outputs[1:-1])):
+        gy = layer.backward(gy)
+        assert gy.shape == y.shape
+        assert conv.channels_last(gy).strides[-1] == gy.itemsize, (layer, gy.strides)
+    check_gradients(model, x, rng)
 
 
 def test_any_memory_layout_gives_the_same_result():

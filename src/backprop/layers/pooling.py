@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer
-from .windows import Pair, as_pair, describe_pair, offset_view, output_size, pair_config
+from .windows import Pair, as_pair, describe_pair, empty_in_layout, offset_view, output_size, pair_config
 
 
 def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -31,9 +31,11 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.nda
     # A running maximum over the h_K w_K offsets: each step is a few whole-array ufuncs on a
     # strided view. (A reshape to (..., h_O, h_K, w_O, w_K) + max over two axes, or an argmax
     # of copied windows, is several times slower in NumPy.)
-    y = offset_view(x, 0, 0, stride, out_hw).copy()
-    argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw - 1))
-    better = np.empty(y.shape, bool)
+    # Every array keeps x's memory layout (order "K"), so the passes below run over memory in
+    # order for channels-last maps as well as for (N, C, H, W) ones.
+    y = offset_view(x, 0, 0, stride, out_hw).copy(order="K")
+    argmax = np.zeros_like(y, np.min_scalar_type(kh * kw - 1))
+    better = np.empty_like(y, bool)
     step = np.empty_like(argmax)
     for offset in range(1, kh * kw):
         view = offset_view(x, *divmod(offset, kw), stride, out_hw)
@@ -64,7 +66,9 @@ def maxpool2d_backward(
     overlap = sy < kh or sx < kw
     covered = (sy, sx) == (kh, kw) and (out_hw[0] * kh, out_hw[1] * kw) == x_shape[2:]
     # Every input pixel gets written exactly once only when the windows tile the input.
-    gx = np.empty(x_shape, gy.dtype) if covered else np.zeros(x_shape, gy.dtype)
+    gx = empty_in_layout(x_shape, argmax, gy.dtype)
+    if not covered:
+        gx[...] = 0
     for offset in range(kh * kw):
         view = offset_view(gx, *divmod(offset, kw), stride, out_hw)
         if overlap:

@@ -14,9 +14,18 @@ def flatten_forward(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
-def flatten_backward(gy: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
-    """``dL/dx[b, d_1, ..., d_m] = dL/dy[b, k]``: the Jacobian is the identity, reshaped."""
-    return gy.reshape(x_shape)
+def flatten_backward(gy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``dL/dx[b, d_1, ..., d_m] = dL/dy[b, k]``: the Jacobian is the identity, reshaped.
+
+    The gradient takes the memory layout of ``x``: a view of ``gy`` when ``x`` is C-ordered,
+    else a copy in ``x``'s order (channels-last maps from a convolution), so that the layers
+    before read it in the same order as their own arrays.
+    """
+    if x.flags.c_contiguous:
+        return gy.reshape(x.shape)
+    gx = np.empty_like(x, dtype=gy.dtype)
+    gx[...] = gy.reshape(x.shape)
+    return gx
 
 
 class Flatten(Layer):
@@ -32,18 +41,18 @@ class Flatten(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._x_shape: tuple[int, ...] | None = None
+        self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, max(getattr(x, "ndim", 2), 2), "(N, ...) with at least 2 axes")
-        self._x_shape = x.shape
+        self._x = x
         return flatten_forward(x)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
-        x_shape = self._x_shape
-        expected = None if x_shape is None else (x_shape[0], math.prod(x_shape[1:]))
+        x = self._x
+        expected = None if x is None else (x.shape[0], math.prod(x.shape[1:]))
         self._check_grad(gy, expected)
-        return flatten_backward(gy, x_shape)
+        return flatten_backward(gy, x)
 
     def __str__(self) -> str:
         return "Flatten()"

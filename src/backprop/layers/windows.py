@@ -38,6 +38,17 @@ def offset_view(a: np.ndarray, p: int, q: int, stride: Pair, out_hw: Pair) -> np
     return a[..., p : p + sy * (ho - 1) + 1 : sy, q : q + sx * (wo - 1) + 1 : sx]
 
 
+def empty_in_layout(shape: tuple[int, ...], like: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array of ``shape`` whose axes lie in memory in the order of ``like``'s.
+
+    A channels-last ``like`` gives a channels-last array: NumPy's ``empty_like`` does this
+    only for ``like``'s own shape.
+    """
+    order = sorted(range(like.ndim), key=lambda axis: -like.strides[axis])
+    memory = np.empty([shape[axis] for axis in order], dtype)
+    return memory.transpose(np.argsort(order))
+
+
 def output_size(in_hw: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
     """``(h_O, w_O)`` with ``h_O = (h_I + 2 p_H - h_K) // s_Y + 1`` (floor, as PyTorch)."""
     return (
