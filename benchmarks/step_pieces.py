@@ -37,7 +37,7 @@ def main() -> None:
     optimizer = bp.SGD(model, spec.lr)
     order = np.random.default_rng(0).permutation(len(x))
     seconds: dict[str, float] = defaultdict(float)
-    b, layers = spec.batch_size, list(model)
+    b, layers = spec.batch_size, list(model.steps)
     first = next(i for i, layer in enumerate(layers) if layer.params)
     clock = time.perf_counter()
     counting = False  # the first step allocates NumPy's caches: left out

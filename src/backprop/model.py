@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .layers.base import Layer
+from .layers.conv_relu_pool import ConvReLUPool
 
 
 class Sequential(Layer):
@@ -18,11 +19,17 @@ class Sequential(Layer):
     ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"`` (``"0.weight"``), built once
     (and by ``append``) around the layers' own arrays, so an optimiser updating
     ``model.params`` updates the layers.
+
+    A ``Conv2d, ReLU, MaxPool2d`` run is computed as one block with the bias and the ReLU
+    after the pooling (``layers/conv_relu_pool.py``: the same function, on a map 4x smaller).
+    Its layers then hold what the block computed, so after ``model(x)`` call
+    ``model.backward``, not the layers' own ``backward``.
     """
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         self.layers: tuple[Layer, ...] = ()
+        self._steps: tuple[Layer | ConvReLUPool, ...] = ()
         for layer in layers:
             self.append(layer)
 
@@ -42,16 +49,17 @@ class Sequential(Layer):
         for name, array in layer.params.items():
             self.params[f"{index}.{name}"] = array
             self.grads[f"{index}.{name}"] = layer.grads[name]
+        self._steps = _steps(self.layers)
         return self
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            x = layer(x)
+        for step in self._steps:
+            x = step(x)
         return x
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            gy = layer.backward(gy)
+        for step in reversed(self._steps):
+            gy = step.backward(gy)
         return gy
 
     def backward_params(self, gy: np.ndarray) -> None:
@@ -60,11 +68,17 @@ class Sequential(Layer):
         Layers in front of the first layer with parameters need no backward at all, and that
         layer needs only its parameter gradients: this is what training runs each step.
         """
-        first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
-        for layer in reversed(self.layers[first + 1 :]):
-            gy = layer.backward(gy)
-        if first < len(self.layers):
-            self.layers[first].backward_params(gy)
+        steps = self._steps
+        first = next((i for i, step in enumerate(steps) if step.params), len(steps))
+        for step in reversed(steps[first + 1 :]):
+            gy = step.backward(gy)
+        if first < len(steps):
+            steps[first].backward_params(gy)
+
+    @property
+    def steps(self) -> tuple[Layer | ConvReLUPool, ...]:
+        """What ``forward`` runs, in order: the layers, with each ``Conv2d, ReLU, MaxPool2d`` as one block."""
+        return self._steps
 
     def modules(self) -> Iterator[Layer]:
         yield self
@@ -93,3 +107,18 @@ class Sequential(Layer):
 
     def __str__(self) -> str:
         return "Sequential(" + ", ".join(str(layer) for layer in self.layers) + ")"
+
+
+def _steps(layers: tuple[Layer, ...]) -> tuple[Layer | ConvReLUPool, ...]:
+    """The layers, with each ``Conv2d, ReLU, MaxPool2d`` run replaced by one ``ConvReLUPool``."""
+    steps: list[Layer | ConvReLUPool] = []
+    index = 0
+    while index < len(layers):
+        run = layers[index : index + 3]
+        if ConvReLUPool.matches(run):
+            steps.append(ConvReLUPool(*run))
+            index += 3
+        else:
+            steps.append(layers[index])
+            index += 1
+    return tuple(steps)

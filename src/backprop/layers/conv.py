@@ -257,6 +257,16 @@ class Conv2d(Layer):
         return self.params.get("bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.convolve(x, add_bias=True)
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        return self.convolve_backward(gy, input_grad=True, bias_grad=True)
+
+    def backward_params(self, gy: np.ndarray) -> None:
+        self.convolve_backward(gy, input_grad=False, bias_grad=True)
+
+    def convolve(self, x: np.ndarray, add_bias: bool) -> np.ndarray:
+        """``forward``, optionally without ``+ bias`` (for ``ConvReLUPool``, which adds it after pooling)."""
         c_in = self.in_channels
         self._check_input(x, 4, f"(N, {c_in}, H, W)", (c_in, None, None))
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
@@ -266,34 +276,23 @@ class Conv2d(Layer):
                 f"{self}: input of size {h}x{w} ({h + 2 * ph}x{w + 2 * pw} once padded) is"
                 f" smaller than the kernel {kh}x{kw}"
             )
-        y, self._xp = conv2d_forward(x, self.weight, self.bias, self.stride, self.padding)
+        bias = self.bias if add_bias else None
+        y, self._xp = conv2d_forward(x, self.weight, bias, self.stride, self.padding)
         self._x_shape, self._y_shape = x.shape, y.shape
         return y
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def convolve_backward(self, gy: np.ndarray, input_grad: bool, bias_grad: bool) -> np.ndarray | None:
+        """``backward`` (``input_grad``) or ``backward_params``; ``bias_grad=False`` skips ``dL/dbias``."""
         self._check_grad(gy, self._y_shape)
         return conv2d_backward(
             gy,
             self._xp,
             self.weight,
-            self._x_shape,
+            self._x_shape if input_grad else None,
             self.stride,
             self.padding,
             self.grads["weight"],
-            self.grads.get("bias"),
-        )
-
-    def backward_params(self, gy: np.ndarray) -> None:
-        self._check_grad(gy, self._y_shape)
-        conv2d_backward(
-            gy,
-            self._xp,
-            self.weight,
-            None,
-            self.stride,
-            self.padding,
-            self.grads["weight"],
-            self.grads.get("bias"),
+            self.grads.get("bias") if bias_grad else None,
         )
 
     def config(self) -> dict[str, Any]:

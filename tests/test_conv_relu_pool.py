@@ -1,0 +1,87 @@
+"""Sequential runs Conv2d -> ReLU -> MaxPool2d with the bias and the ReLU after the pooling."""
+
+import numpy as np
+import pytest
+from gradients import check_gradients
+
+import backprop as bp
+from backprop.layers.conv_relu_pool import ConvReLUPool
+
+
+def one_by_one(layers, x, gy):
+    """Each layer's own forward, then each layer's own backward: the order the layers are written in."""
+    outputs = [x]
+    for layer in layers:
+        outputs.append(layer(outputs[-1]))
+    for layer in reversed(layers):
+        gy = layer.backward(gy)
+    return outputs[-1], gy, {name: g.copy() for name, g in bp.Sequential(*layers).grads.items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(("kernel", "stride"), [(2, None), (3, 2)])
+def test_block_gives_the_layers_function_and_gradients(dtype, bias, kernel, stride):
+    rng = np.random.default_rng(0)
+    model = bp.Sequential(
+        bp.Conv2d(2, 5, 3, padding=1, bias=bias, dtype=dtype, rng=rng),
+        bp.ReLU(),
+        bp.MaxPool2d(kernel, stride),
+        bp.Flatten(),
+        bp.Linear(5 * 3 * 3, 3, dtype=dtype, rng=rng),  # 7x7 pools to 3x3 either way
+    )
+    assert isinstance(model.steps[0], ConvReLUPool) and len(model.steps) == 3
+    x = rng.standard_normal((4, 2, 7, 7)).astype(dtype)
+    y = model(x)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = model.backward(gy)
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    y_layers, gx_layers, grads_layers = one_by_one(model.layers, x, gy)
+    # The forward is the same number: rounding is monotone, so max and + bias commute exactly.
+    np.testing.assert_array_equal(y, y_layers)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gx, gx_layers, rtol=tolerance, atol=tolerance)
+    assert grads.keys() == grads_layers.keys()
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads_layers[name], rtol=tolerance, atol=tolerance)
+
+
+def test_block_gradients_match_finite_differences():
+    rng = np.random.default_rng(1)
+    model = bp.Sequential(
+        bp.Conv2d(1, 3, 3, padding=1, dtype=np.float64, rng=rng),
+        bp.ReLU(),
+        bp.MaxPool2d(2),
+        bp.Conv2d(3, 4, 3, padding=1, dtype=np.float64, rng=rng),
+        bp.ReLU(),
+        bp.MaxPool2d(2),
+    )
+    assert [type(step) for step in model.steps] == [ConvReLUPool, ConvReLUPool]
+    check_gradients(model, rng.standard_normal((3, 1, 8, 8)), rng)
+
+
+def test_block_sets_parameter_gradients_as_training_does():
+    """``backward_params`` (what ``fit`` runs) sets the same weight and bias gradients as ``backward``."""
+    rng = np.random.default_rng(2)
+    model = bp.Sequential(bp.Conv2d(1, 3, 3, rng=rng), bp.ReLU(), bp.MaxPool2d(2), bp.Flatten())
+    x = rng.standard_normal((2, 1, 6, 6)).astype(np.float32)
+    gy = rng.standard_normal(model(x).shape).astype(np.float32)
+    model.backward(gy)
+    expected = {name: g.copy() for name, g in model.grads.items()}
+    for g in model.grads.values():
+        g[...] = np.nan
+    model(x)
+    model.backward_params(gy)
+    for name, g in model.grads.items():
+        np.testing.assert_array_equal(g, expected[name])
+
+
+def test_only_that_run_of_layers_becomes_a_block():
+    rng = np.random.default_rng(3)
+    conv = bp.Conv2d(1, 2, 3, rng=rng)
+    assert not ConvReLUPool.matches((conv, bp.Sigmoid(), bp.MaxPool2d(2)))
+    assert not ConvReLUPool.matches((conv, bp.MaxPool2d(2), bp.ReLU()))
+    assert not ConvReLUPool.matches((conv, bp.ReLU()))
+    model = bp.Sequential(bp.ReLU(), conv, bp.ReLU())
+    model.append(bp.MaxPool2d(2))  # append completes the run
+    assert [type(step).__name__ for step in model.steps] == ["ReLU", "ConvReLUPool"]
