@@ -109,7 +109,12 @@ def _weight_matrix(W: np.ndarray) -> np.ndarray:
 
 
 def conv2d_forward(
-    x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: Pair, padding: Pair
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    stride: Pair,
+    padding: Pair,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``Y = X W + bias`` by im2col, block by block; return ``y`` and the padded input ``xp``.
 
@@ -118,14 +123,15 @@ def conv2d_forward(
     ``(n, h_O, w_O, c_O)`` memory, as PyTorch's ``channels_last``): the product writes it in that
     order, and the next convolution reads its columns from it as contiguous runs of channels.
     Backward rebuilds the columns from ``xp`` (the ``(n, h_I + 2 p_H, w_I + 2 p_W, c_I)``
-    padded input) rather than keeping all of them.
+    padded input) rather than keeping all of them. ``out``, if given, is the C-ordered
+    ``(n h_O w_O, c_O)`` array to write the product into.
     """
     n = x.shape[0]
     c_out, _, kh, kw = W.shape
     xp = _padded(x, padding)
     ho, wo = output_size(x.shape[2:], (kh, kw), stride, padding)
     weight = _weight_matrix(W)
-    y = np.empty((n * ho * wo, c_out), x.dtype)
+    y = np.empty((n * ho * wo, c_out), x.dtype) if out is None else out
     step = min(n, _block_size(ho * wo, weight.nbytes // c_out))
     block = np.empty(step * ho * wo * weight.shape[0], x.dtype)
     transposed = _transposed_columns(x.shape[1], wo, stride[1])
@@ -265,8 +271,12 @@ class Conv2d(Layer):
     def backward_params(self, gy: np.ndarray) -> None:
         self.convolve_backward(gy, input_grad=False, bias_grad=True)
 
-    def convolve(self, x: np.ndarray, add_bias: bool) -> np.ndarray:
-        """``forward``, optionally without ``+ bias`` (for ``ConvReLUPool``, which adds it after pooling)."""
+    def convolve(self, x: np.ndarray, add_bias: bool, scratch: bool = False) -> np.ndarray:
+        """``forward``, optionally without ``+ bias`` (for ``ConvReLUPool``, which adds it after pooling).
+
+        With ``scratch`` the output is a buffer the layer reuses on its next call of the same
+        shape (``Layer._scratch``): only for a caller that is done with it by then.
+        """
         c_in = self.in_channels
         self._check_input(x, 4, f"(N, {c_in}, H, W)", (c_in, None, None))
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
@@ -277,7 +287,11 @@ class Conv2d(Layer):
                 f" smaller than the kernel {kh}x{kw}"
             )
         bias = self.bias if add_bias else None
-        y, self._xp = conv2d_forward(x, self.weight, bias, self.stride, self.padding)
+        out = None
+        if scratch:
+            ho, wo = output_size((h, w), self.kernel_size, self.stride, self.padding)
+            out = self._scratch("output", (len(x) * ho * wo, self.out_channels), x.dtype)
+        y, self._xp = conv2d_forward(x, self.weight, bias, self.stride, self.padding, out)
         self._x_shape, self._y_shape = x.shape, y.shape
         return y
 

@@ -49,7 +49,9 @@ class ConvReLUPool:
         return self.conv.params
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        pooled = self.pool(self.conv.convolve(x, add_bias=False))
+        # The convolution's output and the pool's input gradient never leave the block, so
+        # both live in buffers the layers reuse step after step.
+        pooled = self.pool(self.conv.convolve(x, add_bias=False, scratch=True))
         bias = self.conv.bias
         if bias is not None:
             pooled += bias[:, None, None]  # the pool's output is its own, not kept by it
@@ -71,7 +73,7 @@ class ConvReLUPool:
                 np.sum(rows.reshape(-1, rows.shape[-1]), axis=0, out=grad_bias)
             else:
                 np.sum(grad_pooled, axis=(0, 2, 3), out=grad_bias)
-        return self.pool.backward(grad_pooled)
+        return self.pool.backward(grad_pooled, scratch=True)
 
     def __str__(self) -> str:
         return f"ConvReLUPool({self.conv}, {self.relu}, {self.pool})"

@@ -48,7 +48,12 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.nda
 
 
 def maxpool2d_backward(
-    gy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair
+    gy: np.ndarray,
+    argmax: np.ndarray,
+    x_shape: tuple[int, ...],
+    kernel: Pair,
+    stride: Pair,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return ``gx``: each ``dL/dy[b,c,i,j]`` added onto the input its window's max came from.
 
@@ -66,7 +71,7 @@ def maxpool2d_backward(
     overlap = sy < kh or sx < kw
     covered = (sy, sx) == (kh, kw) and (out_hw[0] * kh, out_hw[1] * kw) == x_shape[2:]
     # Every input pixel gets written exactly once only when the windows tile the input.
-    gx = empty_in_layout(x_shape, argmax, gy.dtype)
+    gx = empty_in_layout(x_shape, argmax, gy.dtype) if out is None else out
     if not covered:
         gx[...] = 0
     for offset in range(kh * kw):
@@ -109,10 +114,12 @@ class MaxPool2d(Layer):
         self._x_shape = x.shape
         return y
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def backward(self, gy: np.ndarray, scratch: bool = False) -> np.ndarray:
+        """``dL/dx``; with ``scratch`` in a buffer reused on the next call (see ``Layer._scratch``)."""
         argmax = self._argmax
         self._check_grad(gy, None if argmax is None else argmax.shape)
-        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride)
+        out = self._scratch("input_grad", self._x_shape, gy.dtype, like=argmax) if scratch else None
+        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride, out)
 
     def config(self) -> dict[str, Any]:
         return {"kernel_size": pair_config(self.kernel_size), "stride": pair_config(self.stride)}

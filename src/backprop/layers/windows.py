@@ -38,13 +38,18 @@ def offset_view(a: np.ndarray, p: int, q: int, stride: Pair, out_hw: Pair) -> np
     return a[..., p : p + sy * (ho - 1) + 1 : sy, q : q + sx * (wo - 1) + 1 : sx]
 
 
+def memory_order(a: np.ndarray) -> tuple[int, ...]:
+    """``a``'s axes from the one with the largest stride to the smallest: (0, 2, 3, 1) for channels-last."""
+    return tuple(sorted(range(a.ndim), key=lambda axis: -a.strides[axis]))
+
+
 def empty_in_layout(shape: tuple[int, ...], like: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` whose axes lie in memory in the order of ``like``'s.
 
     A channels-last ``like`` gives a channels-last array: NumPy's ``empty_like`` does this
     only for ``like``'s own shape.
     """
-    order = sorted(range(like.ndim), key=lambda axis: -like.strides[axis])
+    order = memory_order(like)
     memory = np.empty([shape[axis] for axis in order], dtype)
     return memory.transpose(np.argsort(order))
 
