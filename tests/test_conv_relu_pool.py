@@ -85,3 +85,26 @@ def test_only_that_run_of_layers_becomes_a_block():
     model = bp.Sequential(bp.ReLU(), conv, bp.ReLU())
     model.append(bp.MaxPool2d(2))  # append completes the run
     assert [type(step).__name__ for step in model.steps] == ["ReLU", "ConvReLUPool"]
+
+
+def test_training_reuses_the_blocks_inner_buffers_and_eval_keeps_none():
+    """The inner arrays never reach the caller: outputs of two calls stay distinct and intact."""
+    rng = np.random.default_rng(4)
+    model = bp.Sequential(bp.Conv2d(1, 3, 3, padding=1, rng=rng), bp.ReLU(), bp.MaxPool2d(2))
+    block = model.steps[0]
+    x1, x2 = (rng.standard_normal((2, 1, 6, 6)).astype(np.float32) for _ in range(2))
+    y1 = model(x1)
+    kept = y1.copy()
+    g1 = model.backward(np.ones_like(y1))
+    g1_kept = g1.copy()
+    buffers = {name: id(array) for name, (_, array) in block.conv._scratch_buffers.items()}
+    y2 = model(x2)
+    model.backward(np.ones_like(y2))
+    np.testing.assert_array_equal(y1, kept)
+    np.testing.assert_array_equal(g1, g1_kept)
+    assert buffers and buffers == {n: id(a) for n, (_, a) in block.conv._scratch_buffers.items()}
+    model.eval()
+    fresh = bp.Sequential(bp.Conv2d(1, 3, 3, padding=1, rng=0), bp.ReLU(), bp.MaxPool2d(2)).eval()
+    fresh(x1)
+    assert fresh.steps[0].conv._scratch_buffers == {}
+    np.testing.assert_array_equal(model(x1), kept)

@@ -37,6 +37,7 @@ class ConvReLUPool:
 
     def __init__(self, conv: Conv2d, relu: ReLU, pool: MaxPool2d) -> None:
         self.conv, self.relu, self.pool = conv, relu, pool
+        self._scratch = False
 
     @staticmethod
     def matches(layers: tuple[Layer, ...]) -> bool:
@@ -49,9 +50,11 @@ class ConvReLUPool:
         return self.conv.params
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        # The convolution's output and the pool's input gradient never leave the block, so
-        # both live in buffers the layers reuse step after step.
-        pooled = self.pool(self.conv.convolve(x, add_bias=False, scratch=True))
+        # The convolution's output and the pool's input gradient never leave the block, so in
+        # training (the same batch shape step after step) both live in buffers the layers
+        # reuse; in eval() mode (large prediction batches) nothing is kept after the call.
+        self._scratch = self.conv.training
+        pooled = self.pool(self.conv.convolve(x, add_bias=False, scratch=self._scratch))
         bias = self.conv.bias
         if bias is not None:
             pooled += bias[:, None, None]  # the pool's output is its own, not kept by it
@@ -73,7 +76,7 @@ class ConvReLUPool:
                 np.sum(rows.reshape(-1, rows.shape[-1]), axis=0, out=grad_bias)
             else:
                 np.sum(grad_pooled, axis=(0, 2, 3), out=grad_bias)
-        return self.pool.backward(grad_pooled, scratch=True)
+        return self.pool.backward(grad_pooled, scratch=self._scratch)
 
     def __str__(self) -> str:
         return f"ConvReLUPool({self.conv}, {self.relu}, {self.pool})"
