@@ -69,24 +69,39 @@ def _block_size(rows_per_sample: int, row_bytes: int) -> int:
     return max(1, BLOCK_BYTES // (rows_per_sample * row_bytes))
 
 
-def _im2col(xp: np.ndarray, kernel: Pair, stride: Pair, out: np.ndarray, transposed: bool) -> np.ndarray:
-    """Write the columns of the samples in ``xp`` into the flat buffer ``out``; return them.
+def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, transposed: bool) -> np.ndarray:
+    """A strided view of ``xp`` (no copy) laid out as the columns: what ``_im2col`` copies from.
 
-    ``X[(b,i,j), (i',j',ic)] = xp[b, s_Y i + i', s_X j + j', ic]``, one row per output pixel,
-    shape ``(n h_O w_O, h_K w_K c_I)``. With ``transposed`` it is the transposed view of an
-    ``(h_K w_K c_I, n h_O w_O)`` matrix in memory (see ``_transposed_columns``).
+    ``(n, h_O, w_O, h_K, w_K, c_I)`` holding ``xp[b, s_Y i + i', s_X j + j', ic]``, or with
+    ``transposed`` the same values as ``(h_K, w_K, c_I, n, h_O, w_O)``. Made once per call,
+    then sliced per block: ``sliding_window_view`` costs tens of microseconds each time.
     """
     (kh, kw), (sy, sx) = kernel, stride
-    # windows[b, i, j, ic, i', j'] = xp[b, s_Y i + i', s_X j + j', ic], a view with no copy
+    # windows[b, i, j, ic, i', j'] = xp[b, s_Y i + i', s_X j + j', ic]
     windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sy, ::sx]
-    nb, ho, wo, c = windows.shape[:4]
-    rows, width = nb * ho * wo, kh * kw * c
+    return windows.transpose(4, 5, 3, 0, 1, 2) if transposed else windows.transpose(0, 1, 2, 4, 5, 3)
+
+
+def _im2col(
+    windows: np.ndarray, first: int, stop: int, out: np.ndarray, transposed: bool
+) -> np.ndarray:
+    """Copy samples ``first:stop`` of ``windows`` into the flat buffer ``out``; return their columns.
+
+    ``X[(b,i,j), (i',j',ic)] = xp[b, s_Y i + i', s_X j + j', ic]``, one row per output pixel,
+    shape ``((stop - first) h_O w_O, h_K w_K c_I)``. With ``transposed`` it is the transposed
+    view of an ``(h_K w_K c_I, (stop - first) h_O w_O)`` matrix in memory (see
+    ``_transposed_columns``).
+    """
     if transposed:
-        cols = out[: rows * width].reshape(width, rows)
-        np.copyto(cols.reshape(kh, kw, c, nb, ho, wo), windows.transpose(4, 5, 3, 0, 1, 2))
+        block = windows[:, :, :, first:stop]
+        width = block.shape[0] * block.shape[1] * block.shape[2]
+        cols = out[: block.size].reshape(width, -1)
+        np.copyto(cols.reshape(block.shape), block)
         return cols.T
-    cols = out[: rows * width].reshape(rows, width)
-    np.copyto(cols.reshape(nb, ho, wo, kh, kw, c), windows.transpose(0, 1, 2, 4, 5, 3))
+    block = windows[first:stop]
+    rows = block.shape[0] * block.shape[1] * block.shape[2]
+    cols = out[: block.size].reshape(rows, -1)
+    np.copyto(cols.reshape(block.shape), block)
     return cols
 
 
@@ -135,9 +150,10 @@ def conv2d_forward(
     step = min(n, _block_size(ho * wo, weight.nbytes // c_out))
     block = np.empty(step * ho * wo * weight.shape[0], x.dtype)
     transposed = _transposed_columns(x.shape[1], wo, stride[1])
+    windows = _windows(xp, (kh, kw), stride, transposed)
     for first in range(0, n, step):
         stop = min(first + step, n)
-        cols = _im2col(xp[first:stop], (kh, kw), stride, block, transposed)
+        cols = _im2col(windows, first, stop, block, transposed)
         rows = y[first * ho * wo : stop * ho * wo]
         np.matmul(cols, weight, out=rows)
         if b is not None:
@@ -183,9 +199,10 @@ def conv2d_backward(
     block = np.empty(step * ho * wo * weight.shape[0], gy.dtype)
     gblock = None if gxp is None else np.empty((step * ho * wo, weight.shape[0]), gy.dtype)
     transposed = _transposed_columns(c_in, wo, stride[1])
+    windows = _windows(xp, (kh, kw), stride, transposed)
     for first in range(0, n, step):
         stop = min(first + step, n)
-        cols = _im2col(xp[first:stop], (kh, kw), stride, block, transposed)
+        cols = _im2col(windows, first, stop, block, transposed)
         gy_rows = gy2[first * ho * wo : stop * ho * wo]
         np.matmul(cols.T, gy_rows, out=part)
         grad_weight += part
