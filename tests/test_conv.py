@@ -36,6 +36,8 @@ CASES = [
     (1, 2, 4, 7, 6, (3, 2), 2, 1),
     (3, 2, 3, 6, 8, (2, 3), (2, 1), (0, 1)),
     (2, 3, 2, 4, 5, 1, 1, 0),
+    (2, 2, 3, 4, 4, 1, 1, 1),  # stride 1 with padding >= kernel: col2im, not the full correlation
+    (2, 2, 3, 5, 4, (3, 2), 1, (2, 0)),
 ]
 
 
@@ -131,6 +133,24 @@ def test_feature_maps_stay_channels_last_forward_and_backward():
         assert gy.shape == y.shape
         assert conv.channels_last(gy).strides[-1] == gy.itemsize, (layer, gy.strides)
     check_gradients(model, x, rng)
+
+
+@pytest.mark.parametrize(("kernel", "padding"), [(3, 1), ((2, 3), (0, 2)), (3, 0)])
+def test_stride_one_input_gradient_is_the_full_correlation(kernel, padding):
+    """For stride 1 backward takes dL/dx as a convolution of gy; it equals the definition's sum."""
+    rng = np.random.default_rng(8)
+    layer = Conv2d(3, 4, kernel, 1, padding, dtype=F64, rng=rng)
+    y = layer(rng.standard_normal((2, 3, 6, 7)))
+    gy = rng.standard_normal(y.shape)
+    gx = layer.backward(gy)
+    np.testing.assert_array_equal(gx, conv.input_grad_by_convolution(gy, layer.weight, layer.padding))
+    expected = np.zeros((2, 3, 6 + 2 * layer.padding[0], 7 + 2 * layer.padding[1]))
+    kh, kw = layer.kernel_size
+    for i in range(y.shape[2]):  # dL/dxp by the definition: each output pixel adds back onto its window
+        for j in range(y.shape[3]):
+            expected[:, :, i : i + kh, j : j + kw] += np.einsum("bo,oikl->bikl", gy[:, :, i, j], layer.weight)
+    ph, pw = layer.padding
+    np.testing.assert_allclose(gx, expected[:, :, ph : ph + 6, pw : pw + 7], rtol=1e-12, atol=1e-12)
 
 
 def test_any_memory_layout_gives_the_same_result():

@@ -182,9 +182,10 @@ def conv2d_backward(
 
     and ``dL/dx[b,ic,u,v] = dL/dxp[b,ic, u + p_H, v + p_W]``. The last sum is col2im: for each
     of the ``h_K w_K`` offsets, add the slab ``gX[:, (i',j')]`` onto the strided pixels that
-    offset read. With ``x_shape`` None (the first layer: the data needs no gradient) only the
-    parameters' gradients are made and None is returned. gy ``(n, c_O, h_O, w_O)``, ``xp`` the
-    forward's padded input; ``gx`` comes back channels-last, a view into its padded buffer.
+    offset read. For stride 1 it is a convolution instead (``input_grad_by_convolution``),
+    which reuses the forward's blocks and product. With ``x_shape`` None (the first layer: the
+    data needs no gradient) only the parameters' gradients are made and None is returned.
+    gy ``(n, c_O, h_O, w_O)``, ``xp`` the forward's padded input; ``gx`` comes back channels-last.
     """
     n, ho, wo, c_out = gy.shape[0], *gy.shape[2:], gy.shape[1]
     c_in, kh, kw = W.shape[1:]
@@ -194,7 +195,9 @@ def conv2d_backward(
     weight = _weight_matrix(W)
     grad_weight = np.zeros_like(weight)
     part = np.empty_like(weight)
-    gxp = None if x_shape is None else np.zeros(xp.shape, gy.dtype)
+    (ph, pw), unit_stride = padding, stride == (1, 1)
+    by_convolution = x_shape is not None and unit_stride and ph < kh and pw < kw
+    gxp = None if x_shape is None or by_convolution else np.zeros(xp.shape, gy.dtype)
     step = min(n, _block_size(ho * wo, weight.nbytes // c_out))
     block = np.empty(step * ho * wo * weight.shape[0], gy.dtype)
     gblock = None if gxp is None else np.empty((step * ho * wo, weight.shape[0]), gy.dtype)
@@ -215,10 +218,30 @@ def conv2d_backward(
                 for q in range(kw):
                     offset_view(target, p, q, stride, (ho, wo))[...] += gcols[..., p, q]
     gW[...] = grad_weight.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
+    if by_convolution:
+        return input_grad_by_convolution(gy, W, padding)
     if gxp is None:
         return None
-    (ph, pw), (h, w) = padding, x_shape[2:]
+    h, w = x_shape[2:]
     return gxp[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
+
+
+def input_grad_by_convolution(gy: np.ndarray, W: np.ndarray, padding: Pair) -> np.ndarray:
+    """``dL/dx`` of a stride-1 convolution, as a convolution of ``gy``.
+
+    With stride 1, ``dL/dx[b,ic,u,v] = sum_{oc,i',j'} gy[b,oc, u + p_H - i', v + p_W - j'] w[oc,ic,i',j']``;
+    substituting ``i'' = h_K - 1 - i'`` (and ``j''`` likewise) turns it into a cross-correlation::
+
+        dL/dx[b,ic,u,v] = sum_{oc,i'',j''} gyp[b,oc, u + i'', v + j''] w[oc,ic, h_K-1-i'', w_K-1-j'']
+
+    of ``gy`` zero-padded by ``h_K - 1 - p_H`` and ``w_K - 1 - p_W`` (the "full" correlation)
+    with the kernel flipped in both axes and its channel axes swapped: ``conv2d_forward`` with
+    that kernel, no bias. Valid for ``p_H < h_K`` and ``p_W < w_K``.
+    """
+    kh, kw = W.shape[2:]
+    flipped = W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+    gx, _ = conv2d_forward(gy, flipped, None, (1, 1), (kh - 1 - padding[0], kw - 1 - padding[1]))
+    return gx
 
 
 class Conv2d(Layer):
