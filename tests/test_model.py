@@ -153,11 +153,22 @@ def test_backward_params_of_conv_and_nested_models():
         np.testing.assert_allclose(g, expected[name], rtol=1e-14)
 
 
-def test_outputs_never_alias_a_buffer_the_model_reuses():
+def _mlp():
+    return bp.Sequential(bp.Linear(4, 8, rng=0), bp.ReLU(), bp.Linear(8, 3, rng=1), bp.Sigmoid()), (5, 4)
+
+
+def _cnn():  # two Conv2d-ReLU-MaxPool2d blocks, whose inner buffers are reused in training
+    layers = [bp.Conv2d(1, 3, 3, padding=1, rng=0), bp.ReLU(), bp.MaxPool2d(2)]
+    layers += [bp.Conv2d(3, 4, 3, padding=1, rng=1), bp.ReLU(), bp.MaxPool2d(2)]
+    return bp.Sequential(*layers, bp.Flatten(), bp.Linear(16, 3, rng=2)), (5, 1, 8, 8)
+
+
+@pytest.mark.parametrize("make", [_mlp, _cnn])
+def test_outputs_never_alias_a_buffer_the_model_reuses(make):
     """``a = model(x1); b = model(x2)`` leaves ``a`` as it was, and so do input gradients."""
     rng = np.random.default_rng(0)
-    model = bp.Sequential(bp.Linear(4, 8, rng=0), bp.ReLU(), bp.Linear(8, 3, rng=1), bp.Sigmoid())
-    x1, x2 = (rng.standard_normal((5, 4)).astype(np.float32) for _ in range(2))
+    model, shape = make()
+    x1, x2 = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
     a = model(x1)
     kept = a.copy()
     gx1 = model.backward(np.ones_like(a))
