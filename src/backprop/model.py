@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .layers.base import Layer
+
+if TYPE_CHECKING:
+    from .optim import FusedSGDStep
 
 
 class Sequential(Layer):
@@ -60,11 +63,28 @@ class Sequential(Layer):
         Layers in front of the first layer with parameters need no backward at all, and that
         layer needs only its parameter gradients: this is what training runs each step.
         """
-        first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        first = self._first_with_params()
         for layer in reversed(self.layers[first + 1 :]):
             gy = layer.backward(gy)
         if first < len(self.layers):
             self.layers[first].backward_params(gy)
+
+    def backward_update(
+        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """``backward`` (or ``backward_params`` without ``input_grad``) where each layer may apply ``step``.
+
+        The layers run in reverse, each handed the same ``step`` (``Layer.backward_update``);
+        without ``input_grad`` the layers in front of the first one with parameters are
+        skipped and that one computes no ``dL/dx``, as in ``backward_params``.
+        """
+        first = 0 if input_grad else self._first_with_params()
+        for index in range(len(self.layers) - 1, first - 1, -1):
+            gy = self.layers[index].backward_update(gy, step, input_grad or index > first)
+        return gy if input_grad else None
+
+    def _first_with_params(self) -> int:
+        return next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
 
     def modules(self) -> Iterator[Layer]:
         yield self
