@@ -5,8 +5,8 @@
 Runs ``steps`` steps of a benchmark workload exactly as ``bp.fit``'s ``train_step`` does
 them (SGD's update fused into the large Linear weights' backward, ``optim.FusedSGDStep``;
 ``--unfused`` for ``SGD(fused=False)``), layer by layer, pinned to one core with one BLAS
-thread, and times every piece with ``perf_counter``. Prints milliseconds per step for each piece and their sum; the sum is a
-little above a step inside ``fit`` (the timer calls cost too).
+thread, and times every piece with ``perf_counter``. Prints milliseconds per step for each
+piece and their sum; the sum is a little above a step inside ``fit`` (the timer calls cost too).
 """
 
 from __future__ import annotations
