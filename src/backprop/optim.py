@@ -290,8 +290,11 @@ class SGD(Optimizer):
         self._velocity = (
             self._buffers("momentum_buffer") if self.momentum else [None] * len(self.names)
         )
-        # The position of each parameter array, for a backward that hands one to FusedSGDStep.
-        self._index = {id(w): i for i, w in enumerate(self._params)}
+        # What a fused step needs of each parameter, found from the array a backward hands it.
+        self._slots = {
+            id(w): (i, w, v, buf)
+            for i, (w, v, buf) in enumerate(zip(self._params, self._velocity, self._scratch, strict=True))
+        }
 
     def fused_step(self) -> FusedSGDStep | None:
         """The rule of this step for ``fit``'s backward (``FusedSGDStep``), or None where it needs ``g``.
@@ -300,7 +303,7 @@ class SGD(Optimizer):
         """
         if not self.fused or self.weight_decay or self.nesterov:
             return None
-        return FusedSGDStep(self, float(self.lr))
+        return FusedSGDStep(float(self.lr), self.momentum, self._slots)
 
     def step(self, fused: FusedSGDStep | None = None) -> None:
         """Update every parameter in place from the gradients of the latest backward.
@@ -339,9 +342,16 @@ class FusedSGDStep:
     and then to ``SGD.step(fused)``, which leaves the parameters in ``updated`` alone.
     """
 
-    def __init__(self, optimizer: SGD, lr: float) -> None:
-        self.optimizer = optimizer
+    def __init__(
+        self,
+        lr: float,
+        momentum: float,
+        slots: Mapping[int, tuple[int, np.ndarray, np.ndarray | None, np.ndarray]],
+    ) -> None:
+        """``slots``: by ``id(w)``, the parameter's position, ``w``, its velocity (or None), scratch."""
         self.lr = lr
+        self.momentum = momentum
+        self._slots = slots
         #: positions (in the optimiser's order) of the parameters this step updated
         self.updated: set[int] = set()
 
@@ -353,18 +363,17 @@ class FusedSGDStep:
         the caller then writes the gradient as usual. The rule depends on the arrays only,
         never on a timing, so a seed takes the same path in every run.
         """
-        optimizer = self.optimizer
-        i = optimizer._index.get(id(w))
-        if i is None or optimizer._params[i] is not w or w.size < FUSED_MIN_SIZE:
+        slot = self._slots.get(id(w))
+        if slot is None or slot[1] is not w or w.size < FUSED_MIN_SIZE:
             return False
-        v = optimizer._velocity[i]
+        i, _, v, buf = slot
         if v is None:
             if not gemm(-self.lr, a, b, 1.0, w, transpose_a=True):
                 return False
         else:
-            if not gemm(1.0, a, b, optimizer.momentum, v, transpose_a=True):
+            if not gemm(1.0, a, b, self.momentum, v, transpose_a=True):
                 return False
-            _descend(w, v, optimizer._scratch[i], self.lr)
+            _descend(w, v, buf, self.lr)
         self.updated.add(i)
         return True
 
