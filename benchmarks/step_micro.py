@@ -13,6 +13,8 @@ Pinned to one core (``--core``, default 0), one BLAS thread; every pair runs int
 3. ``overhead``: candidates for W3's per-step overhead, each against what the library does:
    the loss with one flat index per label and one reduction for the label check (against
    ``SoftmaxCrossEntropy``), ``np.take`` for the batch gather, ReLU against a zeros array.
+4. ``loss-step``: the loss candidate inside W3's ``fit`` (6,000 samples, CPU time), in
+   ``5 x --rounds`` interleaved pairs, with how many pairs it won.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import ctypes
 import os
 import statistics
+import time
 import timeit
 from collections.abc import Callable
 
@@ -135,9 +138,38 @@ def overhead(rounds: int) -> None:
     }, rounds, 300))
 
 
+def loss_step(rounds: int) -> None:
+    """The loss candidate at the step level: W3's fit on 6,000 samples, ``rounds`` interleaved pairs."""
+    from backprop import bench
+    from backprop.bench.ours import our_model
+
+    data = bench.make_data(6_000)
+    x = data.x.reshape(len(data.x), -1)
+
+    def epoch(loss: bp.SoftmaxCrossEntropy) -> tuple[float, dict[str, np.ndarray]]:
+        model = our_model("sigmoid-mlp")
+        started = time.process_time()
+        bp.fit(model, loss, bp.SGD(model, 3.0), x, data.y, epochs=1, batch_size=10, progress=False, seed=0)
+        return time.process_time() - started, model.params
+
+    ours, candidate = epoch(bp.SoftmaxCrossEntropy())[1], epoch(FlatIndexLoss())[1]
+    assert all(np.array_equal(ours[name], candidate[name]) for name in ours)  # the same bits
+    times: dict[str, list[float]] = {"SoftmaxCrossEntropy": [], "flat-index candidate": []}
+    for round_ in range(rounds):
+        for name in list(times)[:: 1 if round_ % 2 else -1]:
+            loss = bp.SoftmaxCrossEntropy() if name == "SoftmaxCrossEntropy" else FlatIndexLoss()
+            times[name].append(epoch(loss)[0])
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    wins = sum(c < o for c, o in zip(times["flat-index candidate"], times["SoftmaxCrossEntropy"]))
+    print("loss at the step level, W3 fit on 6,000 samples, CPU s: "
+          + ", ".join(f"{name} {value:.4f}" for name, value in medians.items())
+          + f"; candidate / ours {medians['flat-index candidate'] / medians['SoftmaxCrossEntropy']:.3f},"
+          f" candidate faster in {wins} of {rounds}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["fused", "address", "overhead"])
+    parser.add_argument("parts", nargs="*", default=["fused", "address", "overhead", "loss-step"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--core", type=int, default=0)
     args = parser.parse_args()
@@ -146,7 +178,8 @@ def main() -> None:
     if blas.routines() is None:
         raise SystemExit("step_micro: this NumPy has no bundled OpenBLAS, so there is no fused path to time")
     for part in args.parts:
-        {"fused": fused, "address": address, "overhead": overhead}[part](args.rounds)
+        parts = {"fused": fused, "address": address, "overhead": overhead, "loss-step": loss_step}
+        parts[part](args.rounds if part != "loss-step" else 5 * args.rounds)
 
 
 if __name__ == "__main__":
