@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -311,9 +312,14 @@ class SGD(Optimizer):
         ``fused`` is the ``FusedSGDStep`` the backward just applied (``fit`` passes it): the
         parameters it updated are left alone, the others take the ordinary step.
         """
+        if fused is None:
+            super().step()
+            return
         self.t += 1
-        lr = float(self.lr) if fused is None else fused.lr
-        done = () if fused is None else fused.updated
+        self._update(fused.lr, fused.updated)
+
+    def _update(self, lr: float, done: AbstractSet[int] = frozenset()) -> None:
+        """The step of every parameter except those at the positions in ``done``."""
         for i, (w, g, v, buf) in enumerate(
             zip(self._params, self._grads, self._velocity, self._scratch, strict=True)
         ):
@@ -321,9 +327,10 @@ class SGD(Optimizer):
                 sgd_update(w, g, v, buf, lr, self.momentum, self.nesterov, self.weight_decay)
 
 
-# Smaller weights take the ordinary product and update: below this many elements the ctypes
-# call costs more than the update pass it saves (measured: 1,000 weights 4.9 us ordinary
-# against 6.9 fused, 16,384 weights 11.4 against 9.2, 78,400 weights 33.8 against 24.2).
+# Smaller weights take the ordinary product and update: below this many elements the call's
+# fixed cost is more than the update pass it saves (benchmarks/step_micro.py fused: 1,000
+# weights 5.1 us ordinary against 8.4 fused, 16,384 weights 10.8 against 10.6, 78,400
+# weights 35.1 against 27.6; docs/performance.md).
 FUSED_MIN_SIZE = 16_384
 
 
