@@ -184,3 +184,28 @@ def test_fit_never_aliases_a_users_array_with_a_fused_weight():
     bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.3), x, y, epochs=1, batch_size=10, progress=False)
     np.testing.assert_array_equal(outputs, kept)
     np.testing.assert_array_equal(x, x_before)
+
+
+@needs_blas
+def test_nested_models_and_layers_without_a_fused_rule_take_part(fuse_every_size, gemm_calls):
+    """A Sequential inside a Sequential passes the step on; Conv2d and Flatten run their own backward."""
+
+    def nested():
+        return bp.Sequential(
+            bp.Conv2d(1, 2, 3, padding=1, dtype=np.float64, rng=4),
+            bp.Flatten(),
+            bp.Sequential(bp.Linear(2 * 5 * 5, 8, dtype=np.float64, rng=5), bp.Tanh()),
+            bp.Linear(8, 3, dtype=np.float64, rng=6),
+        )
+
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((40, 1, 5, 5)), rng.integers(0, 3, 40)
+    results = []
+    for fused in (False, True):
+        model = nested()
+        optimizer = bp.SGD(model, 0.2, momentum=0.5, fused=fused)
+        bp.fit(model, bp.SoftmaxCrossEntropy(), optimizer, x, y, epochs=2, batch_size=8, progress=False)
+        results.append(model.params)
+    assert len(gemm_calls) == 2 * 2 * 5 and all(gemm_calls)  # both Linear weights, 2 epochs of 5 steps
+    for name, value in results[0].items():
+        np.testing.assert_allclose(results[1][name], value, rtol=1e-10, atol=1e-12, err_msg=name)
