@@ -3,9 +3,10 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/step_pieces.py mlp [--steps 200]
 
 Runs ``steps`` steps of a benchmark workload exactly as ``bp.fit``'s ``train_step`` does
-them, layer by layer, pinned to one core with one BLAS thread, and times every piece with
-``perf_counter``. Prints milliseconds per step for each piece and their sum; the sum is a
-little above a step inside ``fit`` (the timer calls cost too).
+them (SGD's update fused into the large Linear weights' backward, ``optim.FusedSGDStep``;
+``--unfused`` for ``SGD(fused=False)``), layer by layer, pinned to one core with one BLAS
+thread, and times every piece with ``perf_counter``. Prints milliseconds per step for each
+piece and their sum; the sum is a little above a step inside ``fit`` (the timer calls cost too).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=("mlp", "cnn", "sigmoid-mlp"))
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--unfused", action="store_true", help="SGD(fused=False): the update as its own pass")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     threadpool_limits(1, user_api="blas")
@@ -34,7 +36,7 @@ def main() -> None:
     data = bench.make_data(spec.batch_size * (args.steps + 1))
     x = data.x if spec.model == "cnn" else data.x.reshape(len(data.x), -1)
     model, loss = our_model(spec.model), bp.SoftmaxCrossEntropy()
-    optimizer = bp.SGD(model, spec.lr)
+    optimizer = bp.SGD(model, spec.lr, fused=not args.unfused)
     order = np.random.default_rng(0).permutation(len(x))
     seconds: dict[str, float] = defaultdict(float)
     b, layers = spec.batch_size, list(model.steps)
@@ -63,13 +65,17 @@ def main() -> None:
         loss(h, yb)
         gy = loss.backward()
         lap("loss (value and gradient)")
+        fused = optimizer.fused_step()
         for i in range(len(layers) - 1, first, -1):
-            gy = layers[i].backward(gy)
+            gy = layers[i].backward(gy) if fused is None else layers[i].backward_update(gy, fused)
             lap(f"backward {i} {layers[i]}")
-        layers[first].backward_params(gy)
+        if fused is None:
+            layers[first].backward_params(gy)
+        else:
+            layers[first].backward_update(gy, fused, input_grad=False)
         lap(f"backward {first} {layers[first]} (parameters only)")
-        optimizer.step()
-        lap("SGD update")
+        optimizer.step(fused)
+        lap("SGD update (what the backward did not fuse)" if fused else "SGD update")
     total = sum(seconds.values())
     print(f"{args.workload}, batch {b}, {args.steps} steps, load {os.getloadavg()[0]:.1f}: "
           f"{1e3 * total / args.steps:.3f} ms per step")

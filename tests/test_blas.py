@@ -1,6 +1,6 @@
-"""NumPy's own BLAS axpy (``backprop.blas``): found at run time, exact enough, and a NumPy fallback.
+"""NumPy's own BLAS axpy and GEMM (``backprop.blas``): found at run time, exact enough, a NumPy fallback.
 
-The SGD update uses it where it exists; both paths are run here, on any machine: the
+The SGD update uses them where they exist; both paths are run here, on any machine: the
 fallback by hiding the BLAS functions.
 """
 
@@ -16,16 +16,18 @@ def without_blas(monkeypatch):
     monkeypatch.setattr(blas, "_found", None)
 
 
-def test_numpy_wheels_bring_the_ilp64_axpy():
+def test_numpy_wheels_bring_the_ilp64_axpy_and_gemm():
     if blas._numpy_openblas() is None:
         pytest.skip("this NumPy does not use a bundled OpenBLAS: the NumPy fallback is the path")
-    functions = blas.axpy_functions()
-    assert functions is not None and set(functions) == {np.dtype(np.float32), np.dtype(np.float64)}
+    found = blas.routines()
+    assert found is not None and set(found) == {"axpy", "gemm"}
+    for functions in found.values():
+        assert set(functions) == {np.dtype(np.float32), np.dtype(np.float64)}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_axpy_adds_alpha_x_in_place(dtype):
-    if blas.axpy_functions() is None:
+    if blas.routines() is None:
         pytest.skip("no BLAS axpy here; test_sgd_update_falls_back_to_numpy covers this machine")
     rng = np.random.default_rng(0)
     n = blas.AXPY_MIN_SIZE
@@ -84,7 +86,7 @@ def test_sgd_update_falls_back_to_numpy(momentum, weight_decay, monkeypatch):
 
 
 def test_plain_sgd_step_is_w_minus_lr_g_on_both_paths(monkeypatch):
-    for found in (blas.axpy_functions(), None):
+    for found in (blas.routines(), None):
         monkeypatch.setattr(blas, "_found", found)
         model = bp.Linear(200, 100, dtype=np.float64, rng=0)
         before, before_bias = model.weight.copy(), model.bias.copy()
@@ -94,3 +96,56 @@ def test_plain_sgd_step_is_w_minus_lr_g_on_both_paths(monkeypatch):
         bp.SGD(model, 0.5).step()
         np.testing.assert_allclose(model.weight, before - 0.5 * g, rtol=0, atol=1e-15)
         np.testing.assert_allclose(model.bias, before_bias - 0.5, rtol=0, atol=1e-15)  # the NumPy passes
+
+
+needs_blas = pytest.mark.skipif(blas.routines() is None, reason="no BLAS GEMM here; the fallback tests cover it")
+
+
+@needs_blas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose_a", [True, False])
+def test_gemm_computes_alpha_a_b_plus_beta_c_in_place(dtype, transpose_a):
+    rng = np.random.default_rng(0)
+    m, k, n = 5, 7, 3
+    a = rng.standard_normal((k, m) if transpose_a else (m, k)).astype(dtype)
+    b, c = rng.standard_normal((k, n)).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
+    op_a = a.T if transpose_a else a
+    expected = -0.5 * (op_a.astype(np.float64) @ b) + 0.25 * c
+    target = c
+    assert blas.gemm(-0.5, a, b, 0.25, c, transpose_a=transpose_a)
+    assert c is target
+    np.testing.assert_allclose(c, expected, rtol=0, atol=20 * np.finfo(dtype).eps)
+
+
+@needs_blas
+def test_gemm_takes_one_sample_as_an_outer_product():
+    gy, x, w = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0]]), np.ones((2, 3))
+    assert blas.gemm(-1.0, gy, x, 1.0, w, transpose_a=True)
+    np.testing.assert_array_equal(w, 1.0 - np.outer(gy, x))
+
+
+def test_gemm_declines_what_blas_cannot_take_and_leaves_c_alone():
+    a, b, c = np.ones((4, 3)), np.ones((4, 2)), np.zeros((3, 2))  # a^T b fits c
+    cases = [
+        (a.astype(np.float32), b, c),  # dtypes differ
+        (a, b, c.astype(np.int64)),  # not floating point
+        (a, b, np.zeros((2, 3))),  # c's shape is not op(a) b's
+        (a, np.ones((5, 2)), c),  # inner sizes differ
+        (np.ones((4, 6))[:, ::2], b, c),  # a not contiguous
+        (a, b, np.zeros((3, 4))[:, ::2]),  # c not contiguous
+        (np.ones((0, 3)), np.ones((0, 2)), c),  # empty inner size
+        (a, b, np.zeros((1, 3, 2))),  # not 2-D
+    ]
+    for a_, b_, c_ in cases:
+        before = c_.copy()
+        assert not blas.gemm(1.0, a_, b_, 1.0, c_, transpose_a=True)
+        np.testing.assert_array_equal(c_, before)
+    shared = np.zeros((4, 4))
+    assert not blas.gemm(1.0, shared, np.ones((4, 4)), 1.0, shared, transpose_a=True)  # c overlaps a
+    np.testing.assert_array_equal(shared, 0)
+
+
+def test_gemm_without_blas_returns_false(without_blas):
+    c = np.zeros((3, 2))
+    assert not blas.gemm(1.0, np.ones((4, 3)), np.ones((4, 2)), 1.0, c, transpose_a=True)
+    np.testing.assert_array_equal(c, 0)

@@ -54,6 +54,8 @@ def setup(optimizer="sgd", crash_after=None, dropout=True, schedule=True):
     model = bp.Sequential(*layers)
     if optimizer == "sgd":
         opt = bp.SGD(model, 0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    elif optimizer == "sgd-fused":  # plain and momentum SGD take the fused update (optim.FusedSGDStep)
+        opt = bp.SGD(model, 0.1, momentum=0.9)
     else:
         opt = bp.Adam(model, 0.01, weight_decay=1e-4)
     sched = bp.CosineLR(opt, 6) if schedule else None
@@ -94,7 +96,7 @@ def assert_same_run(a, b):
     )
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd-fused", "adam"])
 @pytest.mark.parametrize("crash_after", [7, 14, 33, 45, 59])
 def test_a_run_crashed_anywhere_and_resumed_is_bit_identical(tmp_path, optimizer, crash_after):
     """13 steps per epoch, a checkpoint every 5 steps and after each epoch: the last checkpoint

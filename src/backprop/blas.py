@@ -1,13 +1,16 @@
-"""NumPy's own BLAS, called directly where NumPy has no single operation: ``y += alpha x`` (axpy).
+"""NumPy's own BLAS, called directly where NumPy has no single operation: axpy and GEMM with ``beta``.
 
 NumPy needs two passes for an SGD update, ``buf = eta g`` then ``w -= buf``; BLAS's axpy does
-``w = w + (-eta) g`` in one. The library is the OpenBLAS that NumPy itself loaded (found at
-run time through threadpoolctl, which lists the loaded BLAS libraries and their paths), so
-there is one thread pool, NumPy's; SciPy's BLAS would be a second OpenBLAS whose threads fight
-NumPy's (round 1 of the speed work measured a 3x slower step). Only the ILP64 symbols of
-NumPy's bundled scipy-openblas64 are used (``scipy_cblas_saxpy64_``, 64-bit integers): their
-integer width is certain. Where they are missing (NumPy built on MKL, Accelerate or a system
-BLAS) ``axpy`` returns False and the caller does the NumPy passes.
+``w = w + (-eta) g`` in one. NumPy's matmul always writes a new product, while BLAS's GEMM
+computes ``C = alpha op(A) B + beta C`` into ``C``: with ``alpha = -eta, beta = 1`` and
+``C = W`` the weight gradient and the SGD step are one pass (``optim.FusedSGDStep``). The
+library is the OpenBLAS that NumPy itself loaded (found at run time through threadpoolctl,
+which lists the loaded BLAS libraries and their paths), so there is one thread pool, NumPy's;
+SciPy's BLAS would be a second OpenBLAS whose threads fight NumPy's (round 1 of the speed work
+measured a 3x slower step). Only the ILP64 symbols of NumPy's bundled scipy-openblas64 are used
+(``scipy_cblas_saxpy64_``, ``scipy_cblas_sgemm64_`` and their float64 twins, 64-bit integers):
+their integer width is certain. Where they are missing (NumPy built on MKL, Accelerate or a
+system BLAS) ``axpy`` and ``gemm`` return False and the caller does the NumPy passes.
 
 The BLAS kernel may fuse the multiply and the add (one rounding instead of two), so the
 two paths can differ in the last bit; each is deterministic, so the same seed gives the same
@@ -23,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-_SYMBOLS = {np.dtype(np.float32): "scipy_cblas_saxpy64_", np.dtype(np.float64): "scipy_cblas_daxpy64_"}
+# The routines by name, then by dtype: the symbol of NumPy's scipy-openblas64.
+_SYMBOLS = {
+    "axpy": {np.dtype(np.float32): "scipy_cblas_saxpy64_", np.dtype(np.float64): "scipy_cblas_daxpy64_"},
+    "gemm": {np.dtype(np.float32): "scipy_cblas_sgemm64_", np.dtype(np.float64): "scipy_cblas_dgemm64_"},
+}
+# CBLAS's enumerations (cblas.h): C ints, unlike the ILP64 dimensions.
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _UNSET = object()
 # Below this many elements the ctypes call costs more than the NumPy pass it saves.
 AXPY_MIN_SIZE = 16_384
@@ -44,7 +53,17 @@ def _numpy_openblas() -> str | None:
     return None
 
 
-def _load() -> dict[np.dtype, Callable[..., None]] | None:
+def _argtypes(routine: str, scalar: type) -> list[Any]:
+    """The C signature of ``cblas_?axpy`` or ``cblas_?gemm``, the integers 64-bit (ILP64)."""
+    i64, pointer = ctypes.c_int64, ctypes.c_void_p
+    if routine == "axpy":  # (n, alpha, x, incx, y, incy)
+        return [i64, scalar, pointer, i64, pointer, i64]
+    # (order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    enum = ctypes.c_int
+    return [enum, enum, enum, i64, i64, i64, scalar, pointer, i64, pointer, i64, scalar, pointer, i64]
+
+
+def _load() -> dict[str, dict[np.dtype, Callable[..., None]]] | None:
     path = _numpy_openblas()
     if path is None:
         return None
@@ -52,22 +71,33 @@ def _load() -> dict[np.dtype, Callable[..., None]] | None:
         library = ctypes.CDLL(path)
     except OSError:
         return None
-    functions = {}
-    for dtype, name in _SYMBOLS.items():
-        function = getattr(library, name, None)
-        if function is None:
-            return None
-        scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-        function.restype = None
-        # (n, alpha, x, incx, y, incy), the integers 64-bit (ILP64)
-        function.argtypes = [ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64]
-        function.argtypes += [ctypes.c_void_p, ctypes.c_int64]
-        functions[dtype] = function
-    return functions
+    routines: dict[str, dict[np.dtype, Callable[..., None]]] = {}
+    for routine, symbols in _SYMBOLS.items():
+        routines[routine] = {}
+        for dtype, name in symbols.items():
+            function = getattr(library, name, None)
+            if function is None:
+                return None
+            function.restype = None
+            function.argtypes = _argtypes(routine, ctypes.c_float if dtype == np.float32 else ctypes.c_double)
+            routines[routine][dtype] = function
+    return routines
 
 
-def axpy_functions() -> dict[np.dtype, Callable[..., None]] | None:
-    """NumPy's BLAS ``?axpy`` by dtype (float32, float64), looked up once; None where unavailable."""
+def _address(a: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element.
+
+    Through ctypes' buffer protocol for a writeable array (0.6 us here), ``a.ctypes.data``
+    (1.8 us: it builds a helper object) otherwise; at three per GEMM that is most of a small
+    product's cost.
+    """
+    if a.flags.writeable:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return a.ctypes.data
+
+
+def routines() -> dict[str, dict[np.dtype, Callable[..., None]]] | None:
+    """NumPy's BLAS as ``{"axpy": {dtype: function}, "gemm": ...}``, looked up once; None if unavailable."""
     global _found
     if _found is _UNSET:
         _found = _load()
@@ -82,10 +112,10 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     """
     if y.size < AXPY_MIN_SIZE:
         return False
-    functions = axpy_functions()
-    if functions is None:
+    found = routines()
+    if found is None:
         return False
-    function = functions.get(y.dtype)
+    function = found["axpy"].get(y.dtype)
     if (
         function is None
         or x.dtype != y.dtype
@@ -95,5 +125,40 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
         or not y.flags.writeable
     ):
         return False
-    function(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    function(y.size, alpha, _address(x), 1, _address(y), 1)
+    return True
+
+
+def gemm(
+    alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray, transpose_a: bool = False
+) -> bool:
+    """``c = alpha op(a) b + beta c`` in place, one BLAS call; False (and ``c`` untouched) where BLAS can't.
+
+    ``op(a)`` is ``a^T`` with ``transpose_a`` (a ``(K, M)``), else ``a`` (``(M, K)``); b is
+    ``(K, N)`` and c ``(M, N)``. BLAS takes it when the three are 2-D, C-contiguous, of one
+    dtype (float32 or float64), non-empty, of matching shapes, ``c`` writeable and apart from
+    ``a`` and ``b`` in memory, and NumPy's own OpenBLAS has the ILP64 GEMM.
+    """
+    found = routines()
+    if found is None:
+        return False
+    function = found["gemm"].get(c.dtype)
+    if function is None or not (a.ndim == b.ndim == c.ndim == 2) or not (a.dtype == b.dtype == c.dtype):
+        return False
+    (k, m), (k_b, n) = (a.shape if transpose_a else a.shape[::-1]), b.shape
+    if (
+        (m, n) != c.shape
+        or k != k_b
+        or 0 in (k, m, n)
+        or not (a.flags.c_contiguous and b.flags.c_contiguous and c.flags.c_contiguous)
+        or not c.flags.writeable
+        or np.may_share_memory(c, a)
+        or np.may_share_memory(c, b)
+    ):
+        return False
+    order = _TRANS if transpose_a else _NO_TRANS
+    function(
+        _ROW_MAJOR, order, _NO_TRANS, m, n, k,
+        alpha, _address(a), a.shape[1], _address(b), n, beta, _address(c), n,
+    )
     return True

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .layers.base import Layer
 from .layers.conv_relu_pool import ConvReLUPool
+
+if TYPE_CHECKING:
+    from .optim import FusedSGDStep
 
 
 class Sequential(Layer):
@@ -69,16 +72,34 @@ class Sequential(Layer):
         layer needs only its parameter gradients: this is what training runs each step.
         """
         steps = self._steps
-        first = next((i for i, step in enumerate(steps) if step.params), len(steps))
+        first = self._first_with_params()
         for step in reversed(steps[first + 1 :]):
             gy = step.backward(gy)
         if first < len(steps):
             steps[first].backward_params(gy)
 
+    def backward_update(
+        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """``backward`` (or ``backward_params`` without ``input_grad``) where each layer may apply ``step``.
+
+        The layers run in reverse, each handed the same ``step`` (``Layer.backward_update``);
+        without ``input_grad`` the layers in front of the first one with parameters are
+        skipped and that one computes no ``dL/dx``, as in ``backward_params``.
+        """
+        first = 0 if input_grad else self._first_with_params()
+        for index in range(len(self._steps) - 1, first - 1, -1):
+            gy = self._steps[index].backward_update(gy, step, input_grad or index > first)
+        return gy if input_grad else None
+
     @property
     def steps(self) -> tuple[Layer | ConvReLUPool, ...]:
         """What ``forward`` runs, in order: the layers, with each ``Conv2d, ReLU, MaxPool2d`` as one block."""
         return self._steps
+
+    def _first_with_params(self) -> int:
+        steps = self._steps
+        return next((i for i, step in enumerate(steps) if step.params), len(steps))
 
     def modules(self) -> Iterator[Layer]:
         yield self

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
 
-from .blas import axpy
+from .blas import axpy, gemm
 
 
 def _is_real(value: object) -> bool:
@@ -82,8 +83,13 @@ def sgd_update(
             w -= buf
             lr *= momentum
         g = v
-    if not axpy(-lr, g, w):  # one BLAS pass where NumPy's own OpenBLAS has it (blas.py)
-        np.multiply(g, lr, out=buf)
+    _descend(w, g, buf, lr)
+
+
+def _descend(w: np.ndarray, d: np.ndarray, buf: np.ndarray, lr: float) -> None:
+    """``w <- w - eta d`` in place: one BLAS pass where NumPy's own OpenBLAS has it (blas.py)."""
+    if not axpy(-lr, d, w):
+        np.multiply(d, lr, out=buf)
         w -= buf
 
 
@@ -179,6 +185,13 @@ class Optimizer:
         self.t += 1
         self._update(float(self.lr))
 
+    def fused_step(self) -> FusedSGDStep | None:
+        """This step's rule for a backward to apply as it makes the gradients, or None (the default).
+
+        ``fit``'s step asks for it; only ``SGD`` has one (``FusedSGDStep``).
+        """
+        return None
+
     def _update(self, lr: float) -> None:
         raise NotImplementedError
 
@@ -240,6 +253,19 @@ class SGD(Optimizer):
 
     With ``momentum=0`` that is the seeds' ``w = w - eta dL/dw`` (plus decay, if any).
     ``nesterov=True`` needs ``momentum > 0``.
+
+    **Inside ``fit`` the step is fused** into the weight-gradient product where it can be
+    (``fused=True``, no weight decay, no Nesterov, NumPy's own OpenBLAS present, and not
+    data-parallel, whose gradients must exist to be all-reduced): the backward of each
+    ``Linear`` layer with at least ``FUSED_MIN_SIZE`` (16,384) weights applies
+    ``W <- W - eta (dL/dy)^T x`` (or ``v <- mu v + (dL/dy)^T x``, ``W <- W - eta v``) in one
+    GEMM, ``FusedSGDStep``. The weights agree with the unfused step to rounding. Those
+    layers' ``grads["weight"]`` are then **not written by fit's steps**: they keep what the
+    last backward called outside ``fit`` left there (zeros for a new layer); biases, smaller
+    weights and every other parameter are set each step as usual. Pass
+    ``fused=False`` where something reads the weight gradients during training (a callback,
+    say). A ``backward`` called by hand always sets every gradient; ``step()`` called by hand
+    is never fused.
     """
 
     def __init__(
@@ -249,6 +275,7 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        fused: bool = True,
     ) -> None:
         super().__init__(model, lr)
         self.momentum = _fraction("SGD", "momentum", momentum)
@@ -258,15 +285,104 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0")
         self.nesterov = bool(nesterov)
         self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        if not isinstance(fused, (bool, np.bool_)):
+            raise ValueError(f"SGD: fused must be True or False, got {fused!r}")
+        self.fused = bool(fused)
         self._velocity = (
             self._buffers("momentum_buffer") if self.momentum else [None] * len(self.names)
         )
+        # What a fused step needs of each parameter, found from the array a backward hands it.
+        self._slots = {
+            id(w): (i, w, v, buf)
+            for i, (w, v, buf) in enumerate(zip(self._params, self._velocity, self._scratch, strict=True))
+        }
 
-    def _update(self, lr: float) -> None:
-        for w, g, v, buf in zip(
-            self._params, self._grads, self._velocity, self._scratch, strict=True
+    def fused_step(self) -> FusedSGDStep | None:
+        """The rule of this step for ``fit``'s backward (``FusedSGDStep``), or None where it needs ``g``.
+
+        Weight decay and Nesterov read the gradient itself, so they take the ordinary step.
+        """
+        if not self.fused or self.weight_decay or self.nesterov:
+            return None
+        return FusedSGDStep(float(self.lr), self.momentum, self._slots)
+
+    def step(self, fused: FusedSGDStep | None = None) -> None:
+        """Update every parameter in place from the gradients of the latest backward.
+
+        ``fused`` is the ``FusedSGDStep`` the backward just applied (``fit`` passes it): the
+        parameters it updated are left alone, the others take the ordinary step.
+        """
+        if fused is None:
+            super().step()
+            return
+        self.t += 1
+        self._update(fused.lr, fused.updated)
+
+    def _update(self, lr: float, done: AbstractSet[int] = frozenset()) -> None:
+        """The step of every parameter except those at the positions in ``done``."""
+        for i, (w, g, v, buf) in enumerate(
+            zip(self._params, self._grads, self._velocity, self._scratch, strict=True)
         ):
-            sgd_update(w, g, v, buf, lr, self.momentum, self.nesterov, self.weight_decay)
+            if i not in done:
+                sgd_update(w, g, v, buf, lr, self.momentum, self.nesterov, self.weight_decay)
+
+
+# Smaller weights take the ordinary product and update: below this many elements the call's
+# fixed cost is more than the update pass it saves (benchmarks/step_micro.py fused: 1,000
+# weights 5.1 us ordinary against 8.4 fused, 16,384 weights 10.8 against 10.6, 78,400
+# weights 35.1 against 27.6; docs/performance.md).
+FUSED_MIN_SIZE = 16_384
+
+
+class FusedSGDStep:
+    """One SGD step (no decay, no Nesterov) applied by a backward as it makes a weight's gradient.
+
+    Where a backward would compute a weight's gradient as a product ``g = A^T B`` (Linear:
+    ``dL/dW = (dL/dy)^T x``, ``A`` the output gradient ``(N, O)``, ``B`` the input ``(N, I)``),
+    one GEMM applies the step instead, so ``g`` is never written and there is no update pass:
+
+        no momentum:   W <- W - eta A^T B          (GEMM, alpha = -eta, beta = 1, into W)
+        momentum mu:   v <- mu v + A^T B           (GEMM, alpha = 1, beta = mu, into v)
+                       W <- W - eta v              (axpy)
+
+    ``fit``'s step gets one from ``SGD.fused_step()``, passes it to ``model.backward_update``
+    and then to ``SGD.step(fused)``, which leaves the parameters in ``updated`` alone.
+    """
+
+    def __init__(
+        self,
+        lr: float,
+        momentum: float,
+        slots: Mapping[int, tuple[int, np.ndarray, np.ndarray | None, np.ndarray]],
+    ) -> None:
+        """``slots``: by ``id(w)``, the parameter's position, ``w``, its velocity (or None), scratch."""
+        self.lr = lr
+        self.momentum = momentum
+        self._slots = slots
+        #: positions (in the optimiser's order) of the parameters this step updated
+        self.updated: set[int] = set()
+
+    def apply(self, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+        """Step the parameter ``w`` whose gradient is ``a^T b``; False (nothing changed) where it can't.
+
+        It can't where ``w`` is not one of the optimiser's parameters, has fewer than
+        ``FUSED_MIN_SIZE`` elements, or BLAS's GEMM does not take the arrays (``blas.gemm``);
+        the caller then writes the gradient as usual. The rule depends on the arrays only,
+        never on a timing, so a seed takes the same path in every run.
+        """
+        slot = self._slots.get(id(w))
+        if slot is None or slot[1] is not w or w.size < FUSED_MIN_SIZE:
+            return False
+        i, _, v, buf = slot
+        if v is None:
+            if not gemm(-self.lr, a, b, 1.0, w, transpose_a=True):
+                return False
+        else:
+            if not gemm(1.0, a, b, self.momentum, v, transpose_a=True):
+                return False
+            _descend(w, v, buf, self.lr)
+        self.updated.add(i)
+        return True
 
 
 class Adam(Optimizer):

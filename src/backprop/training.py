@@ -126,6 +126,11 @@ def fit(
         seed): ``batch_size`` is the global batch, split across the ranks; evaluation is split
         and reduced; only rank 0 logs, shows progress and writes the checkpoint.
 
+    With ``bp.SGD`` (no weight decay, no Nesterov) each step's update is fused into the
+    weight-gradient products of the Linear layers with at least 16,384 weights, so their
+    ``grads["weight"]`` are not written by the steps (``SGD``'s docstring;
+    ``SGD(..., fused=False)`` writes them).
+
     If a loss becomes NaN or infinite, training stops at once, before that step's update:
     the weights stay those of the last step with a finite loss (or, if that step's update
     overflowed, those the epoch started with) and ``DivergenceError`` says at which step.
@@ -264,17 +269,26 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
     """One step of gradient descent on the batch ``(xb, yb)``; returns the batch's loss.
 
     Forward, loss, backward (which SETS every gradient), then the optimiser's update in place;
-    the state's counters and the epoch's sums advance with it. With ``state.distributed``,
-    ``(xb, yb)`` is this rank's shard of a global batch of ``global_size`` samples; the
-    gradients are all-reduced before the finite check, which every rank then decides alike.
+    the state's counters and the epoch's sums advance with it. Where the optimiser has a
+    fused rule (``SGD.fused_step``: plain or momentum SGD), the backward applies it inside
+    each Linear weight's gradient product and that gradient is not written (see ``SGD``).
+    With ``state.distributed``, ``(xb, yb)`` is this rank's shard of a global batch of
+    ``global_size`` samples; the gradients are all-reduced before the finite check, which every
+    rank then decides alike.
     """
-    model, loss, parallel = state.model, state.loss, state.distributed
+    model, loss, parallel, optimizer = state.model, state.loss, state.distributed, state.optimizer
     if parallel is None:
         outputs = model(xb)
         value = loss(outputs, yb)
         _check_finite(value, state)
-        model.backward_params(loss.backward())
-        state.optimizer.step()
+        fused = optimizer.fused_step()
+        if fused is None:
+            model.backward_params(loss.backward())
+            optimizer.step()
+        else:
+            # SGD's step applied inside the weight-gradient products (optim.FusedSGDStep)
+            model.backward_update(loss.backward(), fused, input_grad=False)
+            optimizer.step(fused)
         if classifies(loss):
             state.epoch_correct += correct_count(outputs, yb, loss)
         count = len(xb)
@@ -282,7 +296,7 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
         count = len(xb) if global_size is None else global_size
         value, correct = parallel.forward_backward(model, loss, xb, yb, count)
         _check_finite(value, state)
-        state.optimizer.step()
+        optimizer.step()
         state.epoch_correct += correct
         parallel.after_update(model, state.step + 1)
     state.step += 1

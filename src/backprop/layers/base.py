@@ -11,11 +11,14 @@ same array objects for the layer's whole life.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .windows import empty_in_layout, memory_order
+
+if TYPE_CHECKING:
+    from ..optim import FusedSGDStep
 
 
 class Layer:
@@ -51,6 +54,22 @@ class Layer:
         col2im); other layers run their full backward.
         """
         self.backward(gy)
+
+    def backward_update(
+        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """``fit``'s backward, in which ``step`` (the optimiser's rule) may update the parameters.
+
+        Returns ``dL/dx``, or None with ``input_grad=False`` (then only the parameter gradients
+        are needed, as in ``backward_params``). A parameter the layer updates through ``step``
+        is recorded there, and its gradient is not written; the optimiser's ``step(fused)``
+        updates the rest. This default updates nothing: it is ``backward`` (or
+        ``backward_params``). ``Linear`` fuses its weight's step into ``dL/dW``'s product.
+        """
+        if input_grad:
+            return self.backward(gy)
+        self.backward_params(gy)
+        return None
 
     def train(self, mode: bool = True) -> Layer:
         """Training mode (the default): Dropout drops. Returns the layer itself."""

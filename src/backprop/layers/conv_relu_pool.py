@@ -24,12 +24,17 @@ what their docstrings say when called one by one (``bp.explain`` does that).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .activations import ReLU
 from .base import Layer
 from .conv import Conv2d, channels_last
 from .pooling import MaxPool2d
+
+if TYPE_CHECKING:
+    from ..optim import FusedSGDStep
 
 
 class ConvReLUPool:
@@ -65,6 +70,15 @@ class ConvReLUPool:
 
     def backward_params(self, gy: np.ndarray) -> None:
         self.conv.convolve_backward(self._before_conv(gy), input_grad=False, bias_grad=False)
+
+    def backward_update(
+        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """``fit``'s backward (``Layer.backward_update``): the convolution's update is not fused."""
+        if input_grad:
+            return self.backward(gy)
+        self.backward_params(gy)
+        return None
 
     def _before_conv(self, gy: np.ndarray) -> np.ndarray:
         """ReLU's backward, the bias's gradient, then the pool's backward: ``dL/dz``."""

@@ -5,7 +5,7 @@ Batch-first, one sample per row, the seeds' ``z = W a + b`` reads ``y = x W^T + 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -14,6 +14,9 @@ from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
 from .base import Layer
+
+if TYPE_CHECKING:
+    from ..optim import FusedSGDStep
 
 
 def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
@@ -110,6 +113,27 @@ class Linear(Layer):
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
         linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
+
+    def backward_update(
+        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """``backward`` with the weight's SGD step fused into ``dL/dW``'s product, ``W <- W - eta gy^T x``.
+
+        ``step.apply`` runs the one GEMM (``FusedSGDStep``); ``dL/dx = gy W`` is computed
+        first, from the weight before its update. ``grads["weight"]`` is not written when the
+        step applies; ``grads["bias"]`` is (the optimiser updates the bias). Where the step
+        does not apply, this is ``backward``.
+        """
+        x = self._x
+        self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
+        gx = gy @ self.weight if input_grad else None
+        if step.apply(self.weight, gy, x):
+            gb = self.grads.get("bias")
+            if gb is not None:
+                np.sum(gy, axis=0, out=gb)
+        else:
+            linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
+        return gx
 
     def config(self) -> dict[str, Any]:
         return {
