@@ -83,9 +83,9 @@ class Sequential(Layer):
     ) -> np.ndarray | None:
         """``backward`` (or ``backward_params`` without ``input_grad``) where each layer may apply ``step``.
 
-        The layers run in reverse, each handed the same ``step`` (``Layer.backward_update``);
-        without ``input_grad`` the layers in front of the first one with parameters are
-        skipped and that one computes no ``dL/dx``, as in ``backward_params``.
+        The steps (``steps``: layers and blocks) run in reverse, each handed the same ``step``
+        (``Layer.backward_update``); without ``input_grad`` the steps in front of the first one
+        with parameters are skipped and that one computes no ``dL/dx``, as in ``backward_params``.
         """
         first = 0 if input_grad else self._first_with_params()
         for index in range(len(self._steps) - 1, first - 1, -1):
