@@ -151,6 +151,34 @@ def test_the_mean_divides_seed_001s_output_error_by_n(sigmoid_result):
     assert "MSELoss('mean').backward() = Delta/N" in sigmoid.report(sigmoid_result)
 
 
+def test_the_report_states_how_learning_rates_map_to_mselosss_mean(sigmoid_result):
+    text = sigmoid.report(sigmoid_result)
+    assert "MSELoss('mean') averages over all N C outputs" in text
+    assert "lr = alpha C" in text and "lr = eta C / 2" in text
+
+
+def test_sigmoid_binary_classifier_beats_the_majority_class(sigmoid_result):
+    result = sigmoid_result["binary"]
+    assert result["model"].endswith("Linear(8 -> 1))") and result["model"].count("Sigmoid()") == 2
+    assert (result["train_samples"], result["test_samples"]) == (455, 114)
+    assert result["test_accuracy"] > 0.93 > result["majority_accuracy"] + 0.2
+    assert result["loss_history"][-1] < result["loss_history"][0] / 5
+    assert result["output_transform"] == "sigmoid"
+    assert ((result["probabilities"] > 0) & (result["probabilities"] < 1)).all()
+
+
+def test_the_fused_output_error_is_sigmoid_minus_t_over_n(sigmoid_result):
+    rule = sigmoid_result["binary"]["output_rule"]
+    z, t = rule["logits"].astype(np.float64), rule["targets"]
+    np.testing.assert_allclose(rule["delta"], (1 / (1 + np.exp(-z)) - t) / rule["n"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(rule["by_hand"], rule["delta"], rtol=1e-6, atol=1e-9)
+    assert rule["largest_difference"] < 1e-8
+    text = sigmoid.report(sigmoid_result)
+    assert "Binary classification, 3 layers:" in text
+    assert "SigmoidBinaryCrossEntropy().backward()" in text and "(sigmoid(z) - t) / N" in text
+    assert f"test accuracy {sigmoid_result['binary']['test_accuracy']:.4f}" in text
+
+
 # --- explain setups -------------------------------------------------------------------------
 
 
@@ -239,7 +267,7 @@ def test_cli_lists_the_examples(capsys):
         ("regression.py", "plot: runs/example-regression.png"),
         ("digits.py", "test: loss"),
         ("cnn.py", "test: loss"),
-        ("sigmoid.py", "test mean squared error"),
+        ("sigmoid.py", "SigmoidBinaryCrossEntropy().backward()"),
     ],
 )
 def test_the_plain_scripts_run(script, expected, tmp_path):

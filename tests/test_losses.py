@@ -82,6 +82,35 @@ def test_mse_by_hand_and_seed_delta():
     np.testing.assert_array_equal(mean.backward(), -(targets - outputs))
 
 
+def test_mse_mean_is_over_every_output_and_how_learning_rates_map():
+    """MSELoss("mean") divides by N C; the seeds' batch error by N; Nielsen's cost by 2N.
+
+    So the seeds' step alpha is lr = alpha C here, and Nielsen's eta is lr = eta C / 2.
+    """
+    rng = np.random.default_rng(3)
+    n, c = 4, 3
+    outputs, targets = rng.standard_normal((n, c)), rng.standard_normal((n, c))
+    mean = bp.MSELoss()
+    value = mean(outputs, targets)
+    seeds = np.sum((targets - outputs) ** 2) / n  # (1/N) sum_n sum_i (y_ni - O_ni)^2
+    nielsen = np.sum((targets - outputs) ** 2) / (2 * n)  # (1/2N) sum_n ||y_n - O_n||^2
+    assert value * c == pytest.approx(seeds, rel=1e-14)
+    assert value * c / 2 == pytest.approx(nielsen, rel=1e-14)
+    # the gradients scale alike: lr * dE_ours = (lr / C) * dE_seeds = (2 lr / C) * dE_nielsen
+    np.testing.assert_allclose(mean.backward() * c, -2 * (targets - outputs) / n, rtol=1e-14)
+    np.testing.assert_allclose(mean.backward() * c / 2, -(targets - outputs) / n, rtol=1e-14)
+
+
+def test_mse_value_does_not_overflow_in_float32():
+    """A float32 residual of 1e20 squares to inf in float32; the squares are added in float64."""
+    outputs = np.array([[1e20, 1.0]], np.float32)
+    loss = bp.MSELoss()
+    assert loss(outputs, np.zeros_like(outputs)) == pytest.approx((1e40 + 1) / 2, rel=1e-7)
+    grad = loss.backward()
+    assert grad.dtype == np.float32
+    np.testing.assert_allclose(grad, [[1e20, 1.0]], rtol=1e-7)
+
+
 def test_binary_cross_entropy_by_hand():
     p, t = np.array([[0.8, 0.4]]), np.array([[1.0, 0.0]])
     loss = bp.BinaryCrossEntropy()
@@ -103,6 +132,8 @@ CASES = [
     (bp.SoftmaxCrossEntropy, lambda r: r.standard_normal((1, 4)), lambda r: r.dirichlet(np.ones(4), 1)),
     (bp.CrossEntropy, lambda r: r.uniform(0.1, 1, (5, 4)), lambda r: r.integers(0, 4, 5)),
     (bp.BinaryCrossEntropy, lambda r: r.uniform(0.05, 0.95, (5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
+    (bp.SigmoidBinaryCrossEntropy, lambda r: r.standard_normal((5, 3)) * 3, lambda r: r.uniform(0, 1, (5, 3))),
+    (bp.SigmoidBinaryCrossEntropy, lambda r: r.standard_normal((4, 1)) * 3, lambda r: r.integers(0, 2, (4, 1))),
     (bp.MSELoss, lambda r: r.standard_normal((5, 2)), lambda r: r.standard_normal((5, 2))),
     (bp.MSELoss, lambda r: r.standard_normal((1, 1)), lambda r: r.standard_normal((1, 1))),
 ]

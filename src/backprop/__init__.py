@@ -21,7 +21,14 @@ from .layers.dropout import Dropout
 from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MSELoss, SoftmaxCrossEntropy
+from .losses import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Loss,
+    MSELoss,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+)
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
 from .state import History, TrainState
@@ -58,6 +65,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "SigmoidBinaryCrossEntropy",
     "Softmax",
     "SoftmaxCrossEntropy",
     "StepLR",

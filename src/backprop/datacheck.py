@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers.base import Layer
-from .losses import CrossEntropy, Loss, SoftmaxCrossEntropy
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 
 # Elements per block of the finiteness scan: a 4 MB mask, whatever the data set's size.
 _BLOCK = 1 << 22
@@ -26,8 +26,9 @@ def check_data(
     ``name`` starts each message (``"fit"``, ``"fit validation_data"``, ``"evaluate"``).
     Refused: different sample counts, an empty set, NaN or infinite inputs or float targets,
     samples whose shape the model does not take, class labels that are not whole numbers or
-    lie outside ``[0, C)`` for a model with ``C`` outputs. Whole-number float labels become
-    int64.
+    lie outside ``[0, C)`` for a model with ``C`` outputs, targets outside ``[0, 1]`` for the
+    binary cross-entropies. Whole-number float labels become int64; 0/1 integer or boolean
+    targets of a binary cross-entropy become the model's dtype.
     """
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
@@ -58,6 +59,8 @@ def check_data(
         _check_finite(y, f"{name}: y")
         if dtype is not None:
             y = y.astype(dtype, copy=False)
+    if isinstance(loss, (BinaryCrossEntropy, SigmoidBinaryCrossEntropy)):
+        y = _check_probabilities(y, loss, name, dtype)
     return x, y
 
 
@@ -97,6 +100,20 @@ def _outputs_of_one_sample(model: Layer, x: np.ndarray, name: str) -> np.ndarray
         ) from error
     finally:
         model.train(was_training)
+
+
+def _check_probabilities(y: np.ndarray, loss: Loss, name: str, dtype: np.dtype | None) -> np.ndarray:
+    """Targets of a binary cross-entropy: every value in [0, 1], as floats of the model's dtype."""
+    outside = (y < 0) | (y > 1)
+    if outside.any():
+        first = np.unravel_index(int(np.flatnonzero(outside)[0]), y.shape)
+        raise ValueError(
+            f"{name}: {type(loss).__name__} needs targets in [0, 1] (labels 0/1 or probabilities);"
+            f" y holds {int(outside.sum())} outside, the first {y[first].item():g} at {_place(first)}"
+        )
+    if y.dtype.kind != "f" and dtype is not None:
+        y = y.astype(dtype)  # once here rather than in the loss at every batch
+    return y
 
 
 def _check_labels(y: np.ndarray, classes: int, name: str) -> np.ndarray:

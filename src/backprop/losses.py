@@ -6,11 +6,18 @@ average over every element, as PyTorch does), ``reduction="sum"`` adds, as the s
 sum divided by the same count (seed 001: "divide dE/dO by the number of samples").
 
 Three pairs share the output error ``delta = outputs - targets`` (times the reduction's
-factor): softmax + cross-entropy (``SoftmaxCrossEntropy``), sigmoid + binary cross-entropy and
-identity + squared error (up to the factor 2). The fused ``SoftmaxCrossEntropy`` relies on it.
+factor): softmax + cross-entropy (``SoftmaxCrossEntropy``), sigmoid + binary cross-entropy
+(``SigmoidBinaryCrossEntropy``) and identity + squared error (up to the factor 2). The two fused
+losses rely on it: they take the logits ``z`` and return ``dL/dz`` directly.
+
+Loss values are Python floats. ``MSELoss`` and ``SigmoidBinaryCrossEntropy`` add their terms
+in float64, without a float64 copy of the outputs: a float32 square overflows from 1.8e19.
 """
 
 from __future__ import annotations
+
+import math
+import string
 
 import numpy as np
 
@@ -92,8 +99,35 @@ class Loss:
             )
         return targets.astype(outputs.dtype, copy=False)
 
+    def _probability_targets(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Targets of the outputs' shape with values in [0, 1], in the outputs' dtype.
+
+        Integer and boolean 0/1 labels are converted; NaN is refused like any value outside.
+        """
+        targets = np.asarray(targets)
+        if targets.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{self}: expected targets of 0/1 labels or probabilities in [0, 1],"
+                f" got dtype {targets.dtype}"
+            )
+        t = self._same_shape_targets(outputs, targets)
+        # written so that NaN (for which every comparison is False) is refused too
+        if t.size and not (t.min() >= 0 and t.max() <= 1):
+            raise ValueError(f"{self}: targets must lie in [0, 1], got values in [{t.min()}, {t.max()}]")
+        return t
+
     def _scale(self, count: int) -> float:
         return 1.0 / count if self.reduction == "mean" else 1.0
+
+
+def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum_i a_i b_i`` over every element, accumulated in float64 whatever the dtype.
+
+    ``einsum`` with ``dtype=float64`` casts a block at a time, so a float32 input costs no
+    float64 copy of the whole array.
+    """
+    axes = string.ascii_letters[: a.ndim]
+    return float(np.einsum(f"{axes},{axes}->", a, b, dtype=np.float64))
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -105,6 +139,11 @@ class SoftmaxCrossEntropy(Loss):
     ``-sum_j (t_j / p_j) p_j (1[i = j] - p_i) = p_i sum_j t_j - t_i`` and ``sum_j t_j = 1``.
 
     Targets: integer labels ``(N,)`` in ``[0, C)`` or probabilities ``(N, C)`` summing to 1.
+
+    Finite for any logits (+-1e4 included). Both results are good to a few ``eps`` in absolute
+    terms, not relative ones, as PyTorch's ``cross_entropy``: a confident right answer has
+    ``log S`` and ``p_t - 1`` near 0, computed as ``log`` of a sum near 1 and as a difference
+    (a loss of 2e-9 is 0 in float32, as seed 002's example shows in float64).
     """
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
@@ -140,7 +179,8 @@ class CrossEntropy(Loss):
     It exists to show the seeds' chain ``H(t, softmax(z))`` one factor at a time: with
     ``Softmax`` before it, the product of the two backwards is ``(p - t) / N``. Probabilities
     are clipped below at the dtype's smallest normal number, so a 0 gives a large finite loss
-    rather than ``inf``; train with ``SoftmaxCrossEntropy`` on logits.
+    rather than ``inf`` (87.3 in float32, 708.4 in float64); train with ``SoftmaxCrossEntropy``
+    on logits. Away from the clip the value and the gradient are exact to a few ulp.
     """
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
@@ -165,15 +205,18 @@ class BinaryCrossEntropy(Loss):
     Backward: ``dL/dp_i = (p_i - t_i) / (p_i (1 - p_i)) / M``, which after a ``Sigmoid`` becomes
     ``(p - t) / M``.
 
-    ``p`` is clipped into ``[tiny, 1 - eps/2]`` of its dtype so neither logarithm sees 0.
-    Targets have the outputs' shape, values in [0, 1].
+    ``p`` is clipped into ``[tiny, 1 - eps/2]`` of its dtype so neither logarithm sees 0; inside
+    that range the value and the gradient are exact to a few ulp (PyTorch's ``BCELoss`` clips
+    each logarithm at -100 and the gradient's denominator at 1e-12 instead). The clip is the
+    limit of the unfused pair: after a ``Sigmoid``, ``p`` rounds to 1 from z = 16.6 in float32,
+    so ``L`` stops growing at 16.6 for a target 0, and below z = -87.3 ``p`` is under ``tiny``.
+    ``SigmoidBinaryCrossEntropy`` on the logits has neither limit.
+    Targets have the outputs' shape, values in [0, 1] (0/1 integer labels are converted).
     """
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         self._check_outputs(outputs, None, "(N, ...)")
-        t = self._same_shape_targets(outputs, targets)
-        if t.min() < 0 or t.max() > 1:
-            raise ValueError(f"{self}: targets must lie in [0, 1], got values in [{t.min()}, {t.max()}]")
+        t = self._probability_targets(outputs, targets)
         info = np.finfo(outputs.dtype)
         p = np.clip(outputs, info.tiny, 1 - info.epsneg)
         scale = self._scale(outputs.size)
@@ -184,13 +227,80 @@ class BinaryCrossEntropy(Loss):
         return value
 
 
-class MSELoss(Loss):
-    """Squared error, elementwise, any shape ``(N, ...)``.
+class SigmoidBinaryCrossEntropy(Loss):
+    """Sigmoid and binary cross-entropy fused, on logits ``z`` of any shape ``(N, ...)``.
 
-    Forward:  ``E = (1/M) sum_i (O_i - y_i)^2`` over all ``M`` elements (mean), or
-    ``E = sum_i (y_i - O_i)^2`` (sum, the seeds' squared error)
+    Typically ``(N, 1)``, one yes/no output per sample, or ``(N, C)``, C independent yes/no
+    labels per sample (multi-label). Targets ``t`` have the logits' shape, values in [0, 1];
+    integer or boolean 0/1 labels are converted to the logits' dtype.
+
+    Forward:  ``p = sigmoid(z)``, ``L = -(1/M) sum_i [t_i log p_i + (1 - t_i) log(1 - p_i)]`` over
+    all ``M`` elements (mean; for ``(N, 1)`` logits ``M`` is the batch size ``N``) or without
+    ``1/M`` (sum), computed as ``L = (1/M) sum_i [max(z_i, 0) - z_i t_i + log(1 + e^-|z_i|)]``
+    Backward: ``dL/dz = (sigmoid(z) - t) / M`` (mean) or ``sigmoid(z) - t`` (sum): the seeds'
+    ``y - t``, since ``dL/dp = (p - t) / (p (1 - p))`` and ``sigma' = p (1 - p)``
+    (``docs/derivations.md`` derives both)
+
+    No logarithm of a rounded probability is taken, so the value is finite and exact to a few
+    ulp for any logits (``log1p``; the two terms are both >= 0, added in float64), where the
+    unfused ``Sigmoid`` + ``BinaryCrossEntropy`` saturates in float32 above z = 16.6 (``p``
+    rounds to 1) and below z = -87.3 (``p`` is clipped at ``tiny``). The gradient uses the
+    two-branch sigmoid of ``Sigmoid`` and is written so that for 0/1 targets it is exact to a
+    few ulp for logits up to +-1e4 and beyond (``t = 1`` and ``z = 30``: the exact ``-e^-30``,
+    where ``sigmoid(z) - 1`` is 0 in float32); targets strictly between 0 and 1 leave it good
+    to an absolute ``eps / M`` where ``sigmoid(z)`` is near ``t``. The same numbers as
+    PyTorch's ``binary_cross_entropy_with_logits`` with the same reduction.
+    """
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        z = self._check_outputs(outputs, None, "(N, ...)")
+        t = self._probability_targets(z, targets)
+        # s = sign(z) and h = (1 + s) / 2 = [z > 0] (1/2 at z = 0) pick the branch without a
+        # mask: max(z, 0) - z t = z (h - t), and, with e = e^-|z| and r = e / (1 + e) =
+        # sigmoid(-|z|), sigmoid(z) = h - s r (1 - r for z > 0, r for z < 0, 1/2 at z = 0).
+        sign = np.sign(z)
+        q = sign + 1
+        q *= 0.5
+        q -= t  # h - t, in [-1, 1]
+        e = np.abs(z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e^-|z| in (0, 1]: never overflows
+        softplus = np.log1p(e)  # log(1 + e^-|z|) in [0, log 2]
+        # z (h - t) >= 0 and log(1 + e) >= 0: a sum of non-negative terms, nothing cancels
+        total = _sum_of_products(z, q) + float(np.sum(softplus, dtype=np.float64))
+        np.add(e, 1, out=softplus)
+        e /= softplus  # r = sigmoid(-|z|)
+        e *= sign
+        # sigmoid(z) - t = (h - t) - s r: for a target 1 and z > 0 this is -r, not 1 - r - 1,
+        # so the gradient keeps its digits where sigmoid(z) rounds to 1
+        q -= e
+        scale = self._scale(z.size)
+        q *= z.dtype.type(scale)
+        self._grad = q
+        return total * scale
+
+
+class MSELoss(Loss):
+    """Squared error, elementwise, any shape ``(N, ...)``; ``(N, C)``: C outputs per sample.
+
+    Forward:  ``E = (1/M) sum_i (O_i - y_i)^2`` over all ``M = N C`` elements (mean, PyTorch's
+    ``MSELoss``), or ``E = sum_i (y_i - O_i)^2`` (sum, the seeds' squared error)
     Backward: ``dE/dO_i = -2 (y_i - O_i) / M`` (mean) or ``-2 (y_i - O_i)`` (sum, seed 001's
     ``Delta = -2 (y - O)``)
+
+    Learning rates from the seeds and from Nielsen's book. The mean divides by every element,
+    not by the batch: it is the seeds' batch-averaged error ``(1/N) sum_n sum_i (y_ni - O_ni)^2``
+    divided by ``C``, and Nielsen's quadratic cost ``(1/2N) sum_n ||y_n - O_n||^2`` times
+    ``2/C``. The gradients scale the same way, so ``SGD(lr=eta)`` here takes the seeds' step
+    ``alpha`` for ``eta = alpha C`` and Nielsen's step ``eta_N`` for ``eta = eta_N C / 2``
+    (``reduction="sum"``: ``eta = alpha / N`` and ``eta_N / (2N)``). With one output (seed
+    001's regression) the seeds' ``alpha`` is ``eta`` itself; Nielsen's MNIST network
+    (C = 10, ``eta_N = 3``) is ``eta = 15``.
+
+    The value is finite and right whenever the true value fits in float64: the squares are
+    added in float64 (a float32 residual of 1e20 squares to inf in float32, to 1e40 here), and
+    if even that overflows, the residuals are redone in float64 and divided by the largest
+    first. The gradient stays in the outputs' dtype.
     """
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
@@ -198,7 +308,40 @@ class MSELoss(Loss):
         y = self._same_shape_targets(outputs, targets)
         residual = outputs - y
         scale = self._scale(outputs.size)
-        value = float(np.sum(residual * residual)) * scale
-        residual *= outputs.dtype.type(2 * scale)
+        total = _sum_of_products(residual, residual)
+        if math.isfinite(total) or not (np.isfinite(outputs).all() and np.isfinite(y).all()):
+            value = total * scale
+            residual *= outputs.dtype.type(2 * scale)
+        else:
+            value = _scaled_mean_square(outputs, y, residual, scale)
         self._grad = residual
         return value
+
+
+# Elements per block when the squared error is redone in float64: 512 KiB per temporary.
+_BLOCK = 1 << 16
+
+
+def _scaled_mean_square(outputs: np.ndarray, y: np.ndarray, grad: np.ndarray, scale: float) -> float:
+    """``scale * sum_i (O_i - y_i)^2`` when the plain sum overflowed although O and y are finite.
+
+    That is a float32 residual beyond 3.4e38, or a float64 square or sum beyond 1.8e308. The
+    residuals are redone in float64, a block at a time, and with ``b = max_i |O_i - y_i|`` the
+    value is ``b (b (scale sum_i ((O_i - y_i) / b)^2))``: every factor is at most the result,
+    so it overflows only if the true value does. ``grad`` (the residuals, shape and dtype of
+    the outputs) is set to ``2 scale (O - y)``, computed in float64 and then rounded.
+    """
+    # o and t may be copies (a rare path); g is a view: grad is the fresh, contiguous O - y
+    o, t, g = outputs.reshape(-1), y.reshape(-1), grad.reshape(-1)
+    blocks = [slice(start, start + _BLOCK) for start in range(0, o.size, _BLOCK)]
+    largest = max(float(np.max(np.abs(o[b].astype(np.float64) - t[b]))) for b in blocks)
+    total = 0.0
+    with np.errstate(over="ignore"):  # a gradient that does not fit the dtype is inf, as it should be
+        for b in blocks:
+            r = o[b].astype(np.float64) - t[b]
+            g[b] = r * (2 * scale)
+            r /= largest
+            total += float(np.dot(r, r))
+    if not math.isfinite(largest):  # a float64 residual beyond 1.8e308: so is the true value
+        return math.inf
+    return largest * (largest * (scale * total))

@@ -1,4 +1,4 @@
-"""Seeds 000 and 001: an l-layer network with sigmoid hidden layers, for classes and for values.
+"""Seeds 000 and 001: an l-layer network with sigmoid hidden layers, for classes, values and yes/no.
 
 Seed 000's network: ``a^0 = x``, ``z_l = W_l a_{l-1} + b_l``, ``a_l = sigma(z_l)`` for the
 hidden layers and a softmax output ``a_L = softmax(z_L)`` with the cross-entropy; going back,
@@ -10,10 +10,21 @@ squared error ``E = (y - O)^2``, whose output error is ``Delta = dE/dO = -2 (y -
 batch, "we need to divide the dE/dO term by the number of samples in a batch if we are taking
 average". That is ``MSELoss(reduction="mean")`` (and ``SoftmaxCrossEntropy``'s default
 ``"mean"``, whose output error is ``(p - t) / N``); ``run`` shows the factor on a batch.
+``MSELoss`` averages over all ``N C`` outputs (PyTorch's convention), so with ``C`` outputs the
+seeds' step ``alpha`` is ``lr = alpha C`` and Nielsen's ``eta`` (his cost has a 1/2) is
+``lr = eta C / 2``; here ``C = 1`` and ``lr`` is the seeds' ``alpha``.
+
+The third network answers yes or no with ONE sigmoid output unit, ``p = sigma(z_L)``, and the
+binary cross-entropy ``-[t ln p + (1 - t) ln(1 - p)]``: the pair whose output error is again
+the seeds' ``y - t``, ``delta_L = (sigma(z_L) - t) / N`` for the batch mean. The fused
+``SigmoidBinaryCrossEntropy`` takes the logit ``z_L`` (so the model ends with ``Linear``, as the
+softmax one does) and never takes the logarithm of a rounded probability.
 
 Classification: the 8x8 digits (64 inputs, 10 classes). Regression: scikit-learn's bundled
 diabetes data (442 patients, 10 measurements, a disease-progression score a year later),
-inputs and target standardised with the training part's mean and standard deviation.
+inputs and target standardised with the training part's mean and standard deviation. Binary
+classification: scikit-learn's bundled breast-cancer table (569 tumours, 30 measurements of
+the cell nuclei; malignant 0, benign 1), inputs standardised the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from ._setup import ExplainSetup
 
 CLASSIFIER_HIDDEN = (32, 16)
 REGRESSOR_HIDDEN = (16, 8)
+BINARY_HIDDEN = (16, 8)
 
 
 def build(
@@ -60,6 +72,27 @@ def diabetes(seed: int = 0) -> dict[str, np.ndarray]:
         "t_test": t_test,
         "t_mean": t_mean,
         "t_std": t_std,
+    }
+
+
+def breast_cancer(seed: int = 0) -> dict[str, np.ndarray]:
+    """The breast-cancer table split 80/20 (seeded), standardised with the training statistics.
+
+    Targets are ``(N, 1)`` float32 columns of 0 (malignant) and 1 (benign), the shape of the
+    network's one output.
+    """
+    from sklearn.datasets import load_breast_cancer  # scikit-learn is slow to import; only here
+
+    bunch = load_breast_cancer()
+    (x_train, t_train), (x_test, t_test) = bp.datasets.train_test_split(
+        bunch.data, bunch.target[:, None].astype(np.float32), 0.2, seed=seed
+    )
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    return {
+        "x_train": ((x_train - mean) / std).astype(np.float32),
+        "t_train": t_train,
+        "x_test": ((x_test - mean) / std).astype(np.float32),
+        "t_test": t_test,
     }
 
 
@@ -126,6 +159,57 @@ def regress(
     }
 
 
+def binary(
+    seed: int = 0, hidden: Sequence[int] = BINARY_HIDDEN, epochs: int = 30, lr: float = 0.5
+) -> dict[str, Any]:
+    """Sigmoid hidden layers, one sigmoid output, binary cross-entropy, plain SGD on breast cancer.
+
+    The baseline predicts the training part's commonest class for every test tumour.
+    """
+    data = breast_cancer(seed)
+    model = build(data["x_train"].shape[1], hidden, 1, np.float32, seed)
+    loss = bp.SigmoidBinaryCrossEntropy()
+    history = bp.fit(
+        model, loss, bp.SGD(model, lr), data["x_train"], data["t_train"], epochs=epochs, batch_size=32,
+        seed=seed, progress=False,
+    )
+    test = bp.evaluate(model, loss, data["x_test"], data["t_test"])
+    majority = float(np.round(data["t_train"].mean()))
+    return {
+        "model": str(model),
+        "layers": len(hidden) + 1,
+        "epochs": epochs,
+        "lr": lr,
+        "train_samples": len(data["x_train"]),
+        "test_samples": len(data["t_test"]),
+        "loss_history": list(history["loss"]),
+        "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+        "majority_class": int(majority),
+        "majority_accuracy": float(np.mean(data["t_test"] == majority)),
+        "output_transform": model.output_transform,
+        "probabilities": bp.predict(model, data["x_test"][:4]).ravel(),
+        "output_rule": _output_rule(model, data["x_train"][:8], data["t_train"][:8]),
+    }
+
+
+def _output_rule(model: bp.Sequential, x: np.ndarray, t: np.ndarray) -> dict[str, Any]:
+    """The fused loss's output error on one batch: ``(sigmoid(z) - t) / N``, computed two ways."""
+    z = model(x)
+    loss = bp.SigmoidBinaryCrossEntropy()
+    loss(z, t)
+    by_hand = (1 / (1 + np.exp(-z.astype(np.float64))) - t) / len(x)  # z is moderate here: no overflow
+    delta = loss.backward()
+    return {
+        "n": len(x),
+        "logits": z.ravel(),
+        "targets": t.ravel(),
+        "delta": delta.ravel(),
+        "by_hand": by_hand.ravel(),
+        "largest_difference": float(np.max(np.abs(by_hand - delta))),
+    }
+
+
 def _mean_rule(model: bp.Sequential, x: np.ndarray, t: np.ndarray) -> dict[str, Any]:
     """Seed 001's rule on one batch: the output error of the mean is that of the sum over N."""
     outputs = model(x)
@@ -144,18 +228,29 @@ def _mean_rule(model: bp.Sequential, x: np.ndarray, t: np.ndarray) -> dict[str, 
 
 
 def run(seed: int = 0) -> dict[str, Any]:
-    """Both networks: ``{"classification": ..., "regression": ..., "seed": seed}``."""
-    return {"classification": classify(seed), "regression": regress(seed), "seed": seed}
+    """The three networks: ``{"classification": ..., "regression": ..., "binary": ..., "seed": seed}``."""
+    return {
+        "classification": classify(seed), "regression": regress(seed), "binary": binary(seed), "seed": seed
+    }
 
 
 def report(result: dict[str, Any]) -> str:
-    """Both trainings, their baselines, and the output error of the sum and of the mean."""
-    c, r = result["classification"], result["regression"]
-    rule = r["mean_rule"]
+    """The three trainings, their baselines, and the output errors of the mean and of the fused loss."""
+    c, r, b = result["classification"], result["regression"], result["binary"]
+    rule, fused = r["mean_rule"], b["output_rule"]
     numbers = {
         key: np.array2string(rule[key][:4], precision=4)
         for key in ("outputs", "targets", "delta_sum", "delta_mean")
     }
+    numbers.update(
+        (f"fused_{key}", np.array2string(fused[key][:4], precision=4)) for key in ("logits", "targets")
+    )
+    # the output errors are small: four significant digits each, in scientific notation
+    numbers.update(
+        (f"fused_{key}", np.array2string(fused[key][:4], formatter={"float_kind": "{: .3e}".format}))
+        for key in ("delta", "by_hand")
+    )
+    class_name = ("malignant", "benign")[b["majority_class"]]
     lines = [
         f"Seeds 000 and 001: sigmoid hidden layers (seed {result['seed']})",
         "",
@@ -185,6 +280,29 @@ def report(result: dict[str, Any]) -> str:
         f"  largest |Delta / N - Delta_mean| = {rule['largest_difference']:.1e}: averaging over the batch"
         " divides",
         "  the output error by N, and the chain rule carries that 1/N into every dL/dW.",
+        "  MSELoss('mean') averages over all N C outputs, so with C outputs the seeds' step alpha is",
+        "  lr = alpha C here, and Nielsen's eta (his cost has a 1/2) is lr = eta C / 2; here C = 1.",
+        "",
+        f"Binary classification, {b['layers']} layers:",
+        f"  {b['model']}",
+        "  one sigmoid output, binary cross-entropy on its logit (SigmoidBinaryCrossEntropy), plain SGD",
+        f"  eta = {b['lr']:g}, {b['epochs']} epochs on the breast-cancer table"
+        f" ({b['train_samples']} tumours for training, {b['test_samples']} for the test)",
+        f"  loss per epoch: first {b['loss_history'][0]:.4f}, last {b['loss_history'][-1]:.4f}",
+        f"  test accuracy {b['test_accuracy']:.4f}, test loss {b['test_loss']:.4f}"
+        f" (guessing the commonest class, {class_name}: accuracy {b['majority_accuracy']:.4f})",
+        f"  bp.predict: probabilities sigmoid(z) (output_transform {b['output_transform']!r})"
+        f" {np.array2string(b['probabilities'], precision=4)}",
+        "",
+        f"Its output error delta_L = (sigmoid(z) - t) / N on a batch of N = {fused['n']} (first 4 shown):",
+        f"  z (the logit)                                  {numbers['fused_logits']}",
+        f"  t                                              {numbers['fused_targets']}",
+        f"  (sigmoid(z) - t) / N, by hand in float64       {numbers['fused_by_hand']}",
+        f"  SigmoidBinaryCrossEntropy().backward()         {numbers['fused_delta']}",
+        f"  largest difference {fused['largest_difference']:.1e} (float32 rounding). The sigmoid's"
+        " p (1 - p) cancels",
+        "  the denominator of dL/dp = (p - t) / (p (1 - p)), leaving the seeds' y - t, as for softmax",
+        "  and cross-entropy.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,8 @@
 
 It shows the forward pass layer by layer (``z_l = a_{l-1} W_l^T + b_l``, ``a_l = sigma(z_l)``),
 the loss and where the backward pass starts (``dL/dz_L = (p - t) / N`` for the fused softmax +
-cross-entropy, seeds 002 and 003; ``Delta = -2 (t - O) / N`` for the squared error, seed 001),
+cross-entropy, seeds 002 and 003; ``(sigmoid(z_L) - t) / M`` for the fused sigmoid + binary
+cross-entropy; ``Delta = -2 (t - O) / M`` for the squared error, seed 001),
 the backward pass in reverse with seed 000's Hadamard product
 ``delta_l = (W_{l+1}^T delta_{l+1}) * sigma'(z_l)`` and its three factors, the finite
 differences beside each analytic gradient, and the update with the loss after it. Each claim
@@ -16,10 +17,10 @@ import re
 import numpy as np
 
 from ..check import ATOL, RTOL, passes
-from ..layers.activations import softmax_forward
+from ..layers.activations import sigmoid_forward, softmax_forward
 from ..layers.base import Layer
 from ..layers.linear import Linear
-from ..losses import CrossEntropy, MSELoss, SoftmaxCrossEntropy, one_hot
+from ..losses import CrossEntropy, MSELoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot
 from .render import Array, Block, Heading, Para, Table, shape_text
 from .trace import LayerRecord, StepTrace
 
@@ -92,6 +93,24 @@ def _loss_section(trace: StepTrace) -> list[Block]:
         expected = (p - t) / (n if mean else 1)
         formula = f"{_gradient_name(out)} = (p - t){' / N' if mean else ''}"
         note = "the seeds' `y - t`: softmax's Jacobian times `-t / p` collapses to it (seeds 002, 003)"
+    elif isinstance(loss, SigmoidBinaryCrossEntropy):
+        m = output.y.size
+        p = sigmoid_forward(output.y)
+        t = np.asarray(trace.targets, dtype=output.y.dtype)
+        blocks += [
+            Para(f"The fused sigmoid + binary cross-entropy on the logits `{out}`, elementwise."),
+            Array(f"p = sigmoid({out})", p),
+            Array("t (targets)", t),
+            Para(
+                f"`L = -{'(1/M) ' if mean else ''}sum_i [t_i ln p_i + (1 - t_i) ln(1 - p_i)]"
+                f" = {trace.value:.10g}`" + (f", `M = {m}` outputs in all" if mean else "")
+            ),
+        ]
+        expected = (p - t) / (m if mean else 1)
+        formula = f"{_gradient_name(out)} = (sigmoid({out}) - t){' / M' if mean else ''}"
+        note = (
+            "the seeds' `y - t`: `dL/dp = (p - t) / (p (1 - p))` times the sigmoid's `p (1 - p)`"
+        )
     elif isinstance(loss, MSELoss):
         m = output.y.size
         blocks += [
