@@ -1,5 +1,7 @@
 """Sequential runs Conv2d -> ReLU -> MaxPool2d with the bias and the ReLU after the pooling."""
 
+import pickle
+
 import numpy as np
 import pytest
 from gradients import check_gradients
@@ -108,3 +110,80 @@ def test_training_reuses_the_blocks_inner_buffers_and_eval_keeps_none():
     fresh(x1)
     assert fresh.steps[0].conv._scratch_buffers == {}
     np.testing.assert_array_equal(model(x1), kept)
+
+
+def block_model(seed=5):
+    rng = np.random.default_rng(seed)
+    conv = bp.Conv2d(2, 3, 3, padding=1, dtype=np.float64, rng=rng)
+    return bp.Sequential(conv, bp.ReLU(), bp.MaxPool2d(2), bp.Flatten(), bp.Linear(12, 2, dtype=np.float64, rng=rng))
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_a_layers_own_backward_after_the_blocks_forward_names_model_backward(mode):
+    """After ``model(x)`` the block's layers hold its numbers: each one's own backward (and the
+    convolution's parameter-only one) refuses, naming the layer and ``model.backward``, even with
+    a gradient of the right shape; ``model.backward`` itself still runs."""
+    model = block_model().train(mode == "train")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 2, 4, 4))
+    y = model(x)
+    conv, relu, pool = model.layers[:3]
+    conv_map, pooled = np.ones((4, 3, 4, 4)), np.ones((4, 3, 2, 2))
+    calls = [
+        (conv, conv.backward, conv_map), (conv, conv.backward_params, conv_map),
+        (relu, relu.backward, pooled), (relu, relu.backward, conv_map), (pool, pool.backward, pooled),
+    ]
+    for layer, backward, gy in calls:
+        with pytest.raises(ValueError) as info:
+            backward(gy)
+        message = str(info.value)
+        assert message.startswith(f"{layer}: backward expected the layer's own forward"), message
+        assert "Sequential's Conv2d-ReLU-MaxPool2d block" in message and "call model.backward(gy)" in message
+    gy = rng.standard_normal(y.shape)
+    model.backward(gy)
+    model.backward_params(gy)
+
+
+def test_the_layers_one_by_one_after_the_block_work_as_on_their_own():
+    """``bp.explain``'s way, after ``model(x)``: the same numbers as layers that never ran in a block."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 2, 4, 4))
+    gy = rng.standard_normal((4, 12))
+    blocked, fresh = block_model(), block_model()
+    blocked(x)
+    blocked.backward(np.ones((4, 2)))
+    after_block = one_by_one(blocked.layers[:4], x, gy)
+    alone = one_by_one(fresh.layers[:4], x, gy)
+    np.testing.assert_array_equal(after_block[0], alone[0])
+    np.testing.assert_array_equal(after_block[1], alone[1])
+    for name in alone[2]:
+        np.testing.assert_array_equal(after_block[2][name], alone[2][name])
+    # and the converse: the block's backward refuses layers whose last forward was their own
+    with pytest.raises(ValueError, match=r"^ReLU\(\): .*block expected its own forward.*call model\(x\) again"):
+        blocked.backward_params(np.ones((4, 2)))
+    blocked(x)
+    blocked.backward(np.ones((4, 2)))
+
+
+def test_a_copy_made_between_forward_and_backward_keeps_the_blocks_state():
+    """The blocks are rebuilt when a model is unpickled; its layers' marks and caches come along.
+
+    That one backward agrees to rounding only: pickle stores the forward's channels-last maps
+    C-ordered, and the bias's sum follows the layout. From the next forward on it is exact.
+    """
+    model = block_model()
+    x = np.random.default_rng(8).standard_normal((4, 2, 4, 4))
+    gy = np.ones((4, 2))
+    model(x)
+    twin = pickle.loads(pickle.dumps(model))
+    assert twin.steps[0] is not model.steps[0] and twin.steps[0].conv is twin.layers[0]
+    with pytest.raises(ValueError, match=r"^ReLU\(\): backward expected the layer's own forward"):
+        twin.layers[1].backward(np.ones((4, 3, 2, 2)))
+    np.testing.assert_allclose(twin.backward(gy), model.backward(gy), rtol=1e-12, atol=1e-14)
+    for name in model.grads:
+        np.testing.assert_allclose(twin.grads[name], model.grads[name], rtol=1e-12, atol=1e-14)
+    twin(x)
+    model(x)
+    np.testing.assert_array_equal(twin.backward(gy), model.backward(gy))
+    for name in model.grads:
+        np.testing.assert_array_equal(twin.grads[name], model.grads[name])

@@ -13,6 +13,7 @@ import safetensors.numpy
 from safetensors import safe_open
 
 import backprop as bp
+import backprop.io
 from backprop.io import load, load_metadata, save
 from backprop.layers.conv import Conv2d
 from backprop.layers.pooling import MaxPool2d
@@ -220,7 +221,7 @@ def test_save_into_a_missing_directory_names_it(tmp_path):
 
 @pytest.mark.parametrize(
     ("module", "name"),
-    [(safetensors.numpy, "save"), (os, "fsync"), (os, "replace")],
+    [(backprop.io, "write_safetensors"), (os, "fsync"), (os, "replace")],
     ids=["serialise", "fsync", "rename"],
 )
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])

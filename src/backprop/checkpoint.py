@@ -13,7 +13,8 @@ version, the architecture (JSON, as in model files), and a JSON ``"state"``: the
 optimiser's ``lr`` and step count, the schedule's ``state_dict``, early stopping's record, the
 generators' states (the shuffling one and each Dropout's), the arguments ``fit`` was called with
 and the caller's own metadata (the command line keeps its configuration and the data's
-preprocessing there). Written through ``atomic_write``: temporary file, fsync, rename.
+preprocessing there). Written through ``atomic_write``: temporary file, fsync, rename; by
+``write_safetensors``: the same state (and the same ``seconds``) always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
-from .files import atomic_write
+from .files import atomic_write, write_safetensors
 from .state import History, TrainState
 
 FORMAT = "backprop-checkpoint"
@@ -68,14 +68,14 @@ def save_checkpoint(
     metadata: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``state`` to ``path`` atomically; an OSError leaves the previous file as it was."""
-    tensors = {f"model/{name}": np.ascontiguousarray(w) for name, w in state.model.params.items()}
+    tensors = {f"model/{name}": w for name, w in state.model.params.items()}
     optimizer_state = state.optimizer.state_dict()
     for key, value in optimizer_state.items():
         if isinstance(value, np.ndarray):
-            tensors[f"optimizer/{key}"] = np.ascontiguousarray(value)
+            tensors[f"optimizer/{key}"] = value
     stopping = state.early_stopping
     if stopping is not None and stopping.best_weights is not None:
-        tensors.update({f"best/{name}": np.ascontiguousarray(w) for name, w in stopping.best_weights.items()})
+        tensors.update({f"best/{name}": w for name, w in stopping.best_weights.items()})
     if state.order is not None and state.batch > 0:
         tensors["order"] = state.order.astype(np.int64)
     history = state.history.to_json()
@@ -116,7 +116,7 @@ def save_checkpoint(
         "state": json.dumps(content),
     }
     with atomic_write(path) as file:
-        file.write(safetensors.numpy.save(tensors, metadata=header))
+        write_safetensors(file, tensors, header)
 
 
 def read_checkpoint(path: PathLike) -> Checkpoint:

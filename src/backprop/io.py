@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
 from ._version import __version__
-from .files import atomic_write
+from .files import atomic_write, write_safetensors
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
 from .layers.conv import Conv2d
@@ -42,7 +41,7 @@ from .model import Sequential
 
 FORMAT = "backprop"
 FORMAT_VERSION = "1"
-OUTPUT_TRANSFORMS = frozenset({"", "softmax"})
+OUTPUT_TRANSFORMS = frozenset({"", "softmax", "sigmoid"})
 SUPPORTED_FORMAT_VERSIONS = ("1",)
 
 #: The only classes ``load`` will construct: a name in a file is looked up here, never imported.
@@ -79,7 +78,8 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
     ``metadata`` is any JSON-serialisable mapping with string keys (epochs, accuracy, ...);
     ``load_metadata`` returns it. The write is atomic: the bytes go to a temporary file next
     to ``path``, are fsynced, then renamed over ``path``, so a crash or error leaves either
-    the old file or the new one, never half of one. The directory must already exist.
+    the old file or the new one, never half of one. The directory must already exist. The
+    same model and metadata always give the same bytes (``files.write_safetensors``).
 
     Raises TypeError when the model holds a layer ``load`` could not rebuild or the metadata
     is not JSON-serialisable, FileNotFoundError when the directory does not exist.
@@ -94,15 +94,12 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
         "output_transform": model.output_transform or "",
         "user": _dump_user_metadata(metadata),
     }
-    # The safetensors writer copies raw memory from each array's data pointer, so a
-    # non-contiguous view would be written as the wrong numbers.
-    tensors = {name: np.ascontiguousarray(array) for name, array in model.params.items()}
     directory = path.parent
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: cannot save, directory {directory} does not exist")
 
     with atomic_write(path) as file:
-        file.write(safetensors.numpy.save(tensors, metadata=header))
+        write_safetensors(file, model.params, header)
 
 
 def load(path: PathLike) -> Layer:

@@ -21,12 +21,15 @@ class Sequential(Layer):
     rule of the seeds: ``dL/dx = sum over y a step ahead of x of dL/dy dy/dx``.
     ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"`` (``"0.weight"``), built once
     (and by ``append``) around the layers' own arrays, so an optimiser updating
-    ``model.params`` updates the layers.
+    ``model.params`` updates the layers. The layers own those arrays: a pickled or copied
+    model carries only its layers, and the dicts and ``steps`` are built again from them when
+    it is unpickled (joblib, unlike pickle, would otherwise hand back dicts of copies).
 
     A ``Conv2d, ReLU, MaxPool2d`` run is computed as one block with the bias and the ReLU
     after the pooling (``layers/conv_relu_pool.py``: the same function, on a map 4x smaller).
     Its layers then hold what the block computed, so after ``model(x)`` call
-    ``model.backward``, not the layers' own ``backward``.
+    ``model.backward``: the layers' own ``backward`` refuses, saying so, until their own
+    forward runs again.
     """
 
     def __init__(self, *layers: Layer) -> None:
@@ -49,11 +52,30 @@ class Sequential(Layer):
                 f"Sequential: argument {index} must be a backprop layer, got {type(layer).__name__}"
             )
         self.layers = (*self.layers, layer)
+        self._index(index, layer)
+        self._steps = _steps(self.layers)
+        return self
+
+    def _index(self, index: int, layer: Layer) -> None:
+        """Put ``layer``'s own arrays into ``params``/``grads`` as ``"<index>.<name>"``."""
         for name, array in layer.params.items():
             self.params[f"{index}.{name}"] = array
             self.grads[f"{index}.{name}"] = layer.grads[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The layers and settings; ``params``, ``grads`` and ``steps`` point into the layers: left out."""
+        state = super().__getstate__()
+        for name in ("params", "grads", "_steps"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: the layers come back, then ``params``, ``grads`` and ``steps`` are built from them."""
+        self.__dict__.update(state)
+        self.params, self.grads = {}, {}
+        for index, layer in enumerate(self.layers):
+            self._index(index, layer)
         self._steps = _steps(self.layers)
-        return self
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for step in self._steps:

@@ -8,6 +8,12 @@ buffers allocated once, at construction, so a step allocates no arrays.
 
 Notation: ``w`` a parameter, ``g`` its gradient dL/dw, ``eta`` the learning rate (``lr``),
 ``t`` the number of steps taken, counting the current one (1 on the first step).
+
+An optimiser owns its state buffers; the model owns the parameters and gradients. The lists
+the step walks (and SGD's fused-step table, keyed by ``id(w)``) only point at those arrays, so
+they are not pickled: unpickling builds them again from ``model.params``/``model.grads`` and
+the state. A copy of ``(model, optimizer)`` made by pickle, joblib, cloudpickle or
+``copy.deepcopy`` then updates the copied model, exactly as the original updates its own.
 """
 
 from __future__ import annotations
@@ -111,6 +117,18 @@ def adam_update(
 
     ``m``, ``v`` are the moment buffers; ``buf`` is scratch space of ``w``'s shape and dtype,
     and so is ``gbuf``, needed only with weight decay to hold ``g + lambda w``.
+
+    Range, in the parameters' dtype (``tests/test_numerics_tails.py`` checks it): the update
+    ``eta m_hat / (sqrt(v_hat) + eps)`` is exact to a few ulp for ``|g|`` from 1e-30 to 1e18 in
+    float32 and from 1e-300 to 1e150 in float64. ``(1 - beta2) g^2`` is computed as
+    ``(sqrt(1 - beta2) g)^2``, never forming ``g^2``, which would overflow from ``|g| = 1.8e19``
+    in float32 (1.3e154 in float64); so ``v`` overflows only when ``(1 - beta2) g^2`` itself
+    does: with ``beta2 = 0.999`` from ``|g| = 5.8e20`` in float32 (4.2e155 in float64), as in
+    PyTorch, whose ``addcmul`` computes ``((1 - beta2) g) g``. Beyond that ``v`` is inf and that
+    element's update is 0, then and at every later step (``v`` stays inf), in PyTorch too: the
+    limit of keeping ``v`` in the parameters' dtype. A ``(1 - beta2) g^2`` below the smallest
+    normal number loses digits, which matters only if ``eps`` is as small as ``|g|``: with
+    the default ``eps = 1e-8`` the update there is ``eta g / eps``, whatever ``v`` holds.
     """
     if weight_decay:
         np.multiply(w, weight_decay, out=gbuf)
@@ -120,25 +138,38 @@ def adam_update(
     np.multiply(g, 1.0 - beta1, out=buf)
     m += buf
     v *= beta2
-    np.multiply(g, g, out=buf)
-    buf *= 1.0 - beta2
+    np.multiply(g, math.sqrt(1.0 - beta2), out=buf)
+    np.multiply(buf, buf, out=buf)  # (1 - beta2) g^2 without forming g^2, which overflows first
     v += buf
+    # The corrections 1 - b^t as -expm1(t ln b): the subtraction 1 - b2**t cancels while b2^t
+    # is near 1, to a relative error eps / (1 - b2^t) (1e-13 at t = 2 in float64; PyTorch's too).
+    correction1, correction2 = (-math.expm1(t * math.log1p(b - 1.0)) if b else 1.0 for b in (beta1, beta2))
     # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t), and m_hat's correction folds into one scalar
     # with eta, so the corrected m and v are never stored (PyTorch does the same)
     np.sqrt(v, out=buf)
-    buf /= math.sqrt(1.0 - beta2**t)
+    buf /= math.sqrt(correction2)
     buf += eps
     np.divide(m, buf, out=buf)
-    buf *= lr / (1.0 - beta1**t)
+    buf *= lr / correction1
     w -= buf
+
+
+#: What every optimiser's step reads besides its state (see ``Optimizer._bound``).
+_BOUND = ("_params", "_grads", "_scratch")
 
 
 class Optimizer:
     """Base class: the model's parameter and gradient arrays, ``lr``, the step count ``t``.
 
     Subclasses implement ``_update`` and keep their per-parameter state in buffers made by
-    ``_buffers(kind)``; ``state_dict()`` names them ``"<kind>.<parameter name>"``.
+    ``_buffers(kind)``; ``state_dict()`` names them ``"<kind>.<parameter name>"``. What the
+    step reads besides (references to the model's arrays, to the state's lists, scratch
+    space) is built by ``_bind_model`` and ``_bind_state`` and named in ``_bound``, which
+    pickling leaves out.
     """
+
+    #: Attributes ``_bind_model``/``_bind_state`` build: references and scratch, never pickled.
+    _bound: tuple[str, ...] = _BOUND
 
     def __init__(self, model: Any, lr: float) -> None:
         owner = type(self).__name__
@@ -169,10 +200,38 @@ class Optimizer:
         self.t = 0
         # Parallel lists in one fixed order, zipped with the state buffers at every step.
         self.names = list(params)
+        self._state: dict[str, list[np.ndarray]] = {}
+        self._bind_model()
+
+    def _bind_model(self) -> None:
+        """The model's arrays in ``names`` order, and one scratch buffer per parameter."""
+        params, grads = getattr(self.model, "params", None), getattr(self.model, "grads", None)
+        if params is None or grads is None:
+            raise TypeError(
+                f"{type(self).__name__}: expected its model unpickled before it, got a"
+                f" {type(self.model).__name__} without params: the model refers back to the"
+                " optimiser (a cycle pickle cannot order); keep the optimiser off the model"
+            )
         self._params = [params[name] for name in self.names]
         self._grads = [grads[name] for name in self.names]
         self._scratch = [np.empty_like(w) for w in self._params]
-        self._state: dict[str, list[np.ndarray]] = {}
+
+    def _bind_state(self) -> None:
+        """A subclass's references into ``_state`` (made at the end of its ``__init__``)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the ``_bound`` attributes, which unpickling builds again."""
+        return {key: value for key, value in self.__dict__.items() if key not in self._bound}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: point at the (unpickled) model's arrays and at the state's buffers.
+
+        The model comes back first, whole: pickle finishes an object that this one refers to
+        before this one's state is set, unless that object refers back to this one.
+        """
+        self.__dict__.update(state)
+        self._bind_model()
+        self._bind_state()
 
     def _buffers(self, kind: str) -> list[np.ndarray]:
         """Zero buffers, one per parameter, saved by ``state_dict`` under ``kind``."""
@@ -268,6 +327,8 @@ class SGD(Optimizer):
     is never fused.
     """
 
+    _bound = (*_BOUND, "_velocity", "_slots")
+
     def __init__(
         self,
         model: Any,
@@ -288,10 +349,14 @@ class SGD(Optimizer):
         if not isinstance(fused, (bool, np.bool_)):
             raise ValueError(f"SGD: fused must be True or False, got {fused!r}")
         self.fused = bool(fused)
-        self._velocity = (
-            self._buffers("momentum_buffer") if self.momentum else [None] * len(self.names)
-        )
-        # What a fused step needs of each parameter, found from the array a backward hands it.
+        if self.momentum:
+            self._buffers("momentum_buffer")
+        self._bind_state()
+
+    def _bind_state(self) -> None:
+        self._velocity = self._state.get("momentum_buffer", [None] * len(self.names))
+        # What a fused step needs of each parameter, found from the array a backward hands it:
+        # keyed by id(w), so it is made again for the arrays of an unpickled copy.
         self._slots = {
             id(w): (i, w, v, buf)
             for i, (w, v, buf) in enumerate(zip(self._params, self._velocity, self._scratch, strict=True))
@@ -400,6 +465,8 @@ class Adam(Optimizer):
     The decay is L2 regularisation through the gradient, not AdamW's decoupled decay.
     """
 
+    _bound = (*_BOUND, "_m", "_v", "_decayed")
+
     def __init__(
         self,
         model: Any,
@@ -417,8 +484,13 @@ class Adam(Optimizer):
         )
         self.eps = _positive("Adam", "eps", eps)
         self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
-        self._m = self._buffers("exp_avg")
-        self._v = self._buffers("exp_avg_sq")
+        self._buffers("exp_avg")
+        self._buffers("exp_avg_sq")
+        self._bind_state()
+
+    def _bind_state(self) -> None:
+        self._m = self._state["exp_avg"]
+        self._v = self._state["exp_avg_sq"]
         # g + lambda w must outlive the scratch buffer's reuse, so it needs its own
         self._decayed = (
             [np.empty_like(w) for w in self._params]

@@ -19,8 +19,10 @@ Each ``fit`` is one call to ``bp.fit`` for ``max_iter`` epochs, each ``partial_f
 for one epoch. The trained network (``model_``), its optimiser (``optimizer_``) and the
 generator that draws every seed stay on the estimator, so ``partial_fit`` and ``fit`` with
 ``warm_start=True`` continue where the last call stopped, momentum buffers, Adam moments and
-step count included. ``model_`` is an ordinary backprop model: ``bp.save``, ``bp.explain`` and
-``bp.predict`` take it.
+step count included. A copy of a fitted estimator (pickle, ``joblib.dump``/``load``,
+``copy.deepcopy``) goes on exactly as the original would: its optimiser updates the copied
+network, not arrays the network no longer reads (``optim``'s module docstring says how).
+``model_`` is an ordinary backprop model: ``bp.save``, ``bp.explain`` and ``bp.predict`` take it.
 
 The data type: ``dtype=None`` keeps float32 and float64 input as it is (float32 input trains a
 float32 network) and turns anything else into float64; ``dtype="float32"`` or ``"float64"``

@@ -6,6 +6,12 @@ overwrites, never accumulates, so there is nothing to zero between steps) and re
 ``gx = dL/dx`` (same shape as ``x``). ``layer.params[name]`` are the arrays an optimiser
 updates in place; ``layer.grads[name]`` has the same shape and dtype, and both dicts keep the
 same array objects for the layer's whole life.
+
+A layer owns those arrays: anything else that reaches them (``Sequential``'s flat dicts, an
+optimiser's lists) holds references that are rebuilt from the layer when a copy is unpickled,
+never pickled themselves. ``pickle`` and ``copy.deepcopy`` happen to keep two references to one
+array as one, but joblib does not, and a copy whose optimiser updated arrays the layers no
+longer read would train silently on nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ class Layer:
     """
 
     output_transform: str | None = None
+    #: True while what the layer holds was computed by Sequential's Conv2d-ReLU-MaxPool2d block
+    #: (``layers/conv_relu_pool.py``), in the block's order; the block sets it after its
+    #: forward, the layer's own forward clears it (see ``_check_grad``).
+    ran_in_block: bool = False
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -39,6 +49,13 @@ class Layer:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and ``copy`` keep: everything but the scratch buffers, which hold no state.
+
+        A copy makes its own buffers on its first step, so it shares none with the original.
+        """
+        return {**self.__dict__, "_scratch_buffers": {}}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -128,7 +145,12 @@ class Layer:
     def _check_input(
         self, x: np.ndarray, ndim: int, layout: str, trailing: tuple[int | None, ...] = ()
     ) -> np.ndarray:
-        """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)"."""
+        """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)".
+
+        Every forward starts here, so this is also where a layer's state becomes its own
+        forward's again after a block ran it (``_check_grad``).
+        """
+        self.ran_in_block = False
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{self}: expected a numpy.ndarray, got {type(x).__name__}")
         shape = x.shape
@@ -149,9 +171,32 @@ class Layer:
             )
         return x
 
-    def _check_grad(self, gy: np.ndarray, expected_shape: tuple[int, ...] | None) -> np.ndarray:
+    def _check_grad(
+        self, gy: np.ndarray, expected_shape: tuple[int, ...] | None, in_block: bool = False
+    ) -> np.ndarray:
+        """Check that a backward may run now on ``gy``: after a forward, on the output's shape.
+
+        ``Sequential`` runs a ``Conv2d, ReLU, MaxPool2d`` run as one block that pools before
+        the bias and the ReLU, so after ``model(x)`` those layers hold the block's numbers (a
+        pooled map in the ReLU, a bias-free map in the Conv2d) and their own backward would
+        misread them: it is refused, naming ``model.backward``. ``in_block`` is True for the
+        block's own calls, which need the converse: layers whose last forward was the block's.
+        """
         if expected_shape is None:
             raise ValueError(f"{self}: backward called before forward")
+        if self.ran_in_block != in_block:
+            if in_block:
+                raise ValueError(
+                    f"{self}: Sequential's Conv2d-ReLU-MaxPool2d block expected its own forward"
+                    " before its backward, got the layer's own forward; call model(x) again"
+                    " before model.backward(gy)"
+                )
+            raise ValueError(
+                f"{self}: backward expected the layer's own forward before it, got the forward of"
+                " Sequential's Conv2d-ReLU-MaxPool2d block, which pools before the bias and the"
+                " ReLU; call model.backward(gy) on the Sequential instead (or run the layers'"
+                " forwards one by one first, as bp.explain does)"
+            )
         if not isinstance(gy, np.ndarray) or gy.shape != expected_shape:
             got = gy.shape if isinstance(gy, np.ndarray) else type(gy).__name__
             raise ValueError(

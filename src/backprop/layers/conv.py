@@ -335,9 +335,15 @@ class Conv2d(Layer):
         self._x_shape, self._y_shape = x.shape, y.shape
         return y
 
-    def convolve_backward(self, gy: np.ndarray, input_grad: bool, bias_grad: bool) -> np.ndarray | None:
-        """``backward`` (``input_grad``) or ``backward_params``; ``bias_grad=False`` skips ``dL/dbias``."""
-        self._check_grad(gy, self._y_shape)
+    def convolve_backward(
+        self, gy: np.ndarray, input_grad: bool, bias_grad: bool, in_block: bool = False
+    ) -> np.ndarray | None:
+        """``backward`` (``input_grad``) or ``backward_params``; ``bias_grad=False`` skips ``dL/dbias``.
+
+        ``in_block``: the caller is ``ConvReLUPool``, whose forward ran ``convolve`` without
+        the bias (``Layer._check_grad`` refuses the layer's own backward after that forward).
+        """
+        self._check_grad(gy, self._y_shape, in_block)
         return conv2d_backward(
             gy,
             self._xp,

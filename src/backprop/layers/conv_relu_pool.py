@@ -19,7 +19,9 @@ new order with the layers' own backward passes::
 This is the same gradient as the three layers in their own order, except where a window's
 values differ but are equal once the bias is added and rounded: there the two orders may pick
 different (equally valid) maxima. The layers' ``forward`` and ``backward`` still do exactly
-what their docstrings say when called one by one (``bp.explain`` does that).
+what their docstrings say when called one by one (``bp.explain`` does that). After the block's
+forward the layers hold the block's numbers, so each layer's own ``backward`` refuses to run,
+naming ``model.backward`` (``Layer._check_grad``), until the layer's own forward runs again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ if TYPE_CHECKING:
 
 
 class ConvReLUPool:
-    """The steps ``Sequential`` runs for a ``Conv2d, ReLU, MaxPool2d`` run of layers (module docstring)."""
+    """The steps ``Sequential`` runs for a ``Conv2d, ReLU, MaxPool2d`` run of layers (module docstring).
+
+    It holds no arrays, only its three layers: ``Sequential`` makes it again from them when a
+    copy of the model is unpickled.
+    """
 
     def __init__(self, conv: Conv2d, relu: ReLU, pool: MaxPool2d) -> None:
         self.conv, self.relu, self.pool = conv, relu, pool
@@ -63,13 +69,17 @@ class ConvReLUPool:
         bias = self.conv.bias
         if bias is not None:
             pooled += bias[:, None, None]  # the pool's output is its own, not kept by it
-        return self.relu(pooled)
+        y = self.relu(pooled)
+        self.conv.ran_in_block = self.relu.ran_in_block = self.pool.ran_in_block = True
+        return y
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
-        return self.conv.convolve_backward(self._before_conv(gy), input_grad=True, bias_grad=False)
+        grad = self._before_conv(gy)
+        return self.conv.convolve_backward(grad, input_grad=True, bias_grad=False, in_block=True)
 
     def backward_params(self, gy: np.ndarray) -> None:
-        self.conv.convolve_backward(self._before_conv(gy), input_grad=False, bias_grad=False)
+        grad = self._before_conv(gy)
+        self.conv.convolve_backward(grad, input_grad=False, bias_grad=False, in_block=True)
 
     def backward_update(
         self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
@@ -82,7 +92,7 @@ class ConvReLUPool:
 
     def _before_conv(self, gy: np.ndarray) -> np.ndarray:
         """ReLU's backward, the bias's gradient, then the pool's backward: ``dL/dz``."""
-        grad_pooled = self.relu.backward(gy)
+        grad_pooled = self.relu.backward(gy, in_block=True)
         grad_bias = self.conv.grads.get("bias")
         if grad_bias is not None:
             rows = channels_last(grad_pooled)
@@ -90,7 +100,7 @@ class ConvReLUPool:
                 np.sum(rows.reshape(-1, rows.shape[-1]), axis=0, out=grad_bias)
             else:
                 np.sum(grad_pooled, axis=(0, 2, 3), out=grad_bias)
-        return self.pool.backward(grad_pooled, scratch=self._scratch)
+        return self.pool.backward(grad_pooled, scratch=self._scratch, in_block=True)
 
     def __str__(self) -> str:
         return f"ConvReLUPool({self.conv}, {self.relu}, {self.pool})"

@@ -114,10 +114,14 @@ class MaxPool2d(Layer):
         self._x_shape = x.shape
         return y
 
-    def backward(self, gy: np.ndarray, scratch: bool = False) -> np.ndarray:
-        """``dL/dx``; with ``scratch`` in a buffer reused on the next call (see ``Layer._scratch``)."""
+    def backward(self, gy: np.ndarray, scratch: bool = False, in_block: bool = False) -> np.ndarray:
+        """``dL/dx``; with ``scratch`` in a buffer reused on the next call (see ``Layer._scratch``).
+
+        ``scratch`` and ``in_block`` are for ``ConvReLUPool``, whose forward ran this layer
+        (``Layer._check_grad`` refuses the layer's own backward after that forward).
+        """
         argmax = self._argmax
-        self._check_grad(gy, None if argmax is None else argmax.shape)
+        self._check_grad(gy, None if argmax is None else argmax.shape, in_block)
         out = self._scratch("input_grad", self._x_shape, gy.dtype, like=argmax) if scratch else None
         return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride, out)
 
