@@ -41,6 +41,7 @@ def start_chromium(profile: Path, width: int = 1200, height: int = 1100):
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, for console_errors
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
 
 
@@ -76,3 +77,8 @@ def wait_for_answer(driver, seconds: float = 20) -> str:
 
     WebDriverWait(driver, seconds).until(lambda d: d.find_element(By.ID, "label").text != "")
     return driver.find_element(By.ID, "label").text
+
+
+def console_errors(driver) -> list[str]:
+    """The page's console errors since the last call (a failed resource load is one), as text."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]

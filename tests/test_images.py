@@ -87,8 +87,57 @@ def test_mnist_images_themselves_come_back_nearly_unchanged():
     assert np.mean(np.abs(prepared - x).max(axis=(1, 2)) < 1e-6) > 0.6
 
 
-def test_a_blank_image_gives_a_black_field():
-    assert not images.prepare_digit(np.full((50, 50), 0.3), (28, 28)).any()
+@pytest.mark.parametrize("level", [0.0, 0.3, 1.0])
+def test_an_image_without_ink_is_refused_naming_it(level):
+    """A blank field used to come back black, and the model answered it confidently at random."""
+    with pytest.raises(images.NoInkError, match=r"^blank\.png: the image has no ink \(it is one shade throughout\);"
+                                                r" draw or photograph a digit$"):
+        images.prepare_digit(np.full((50, 50), level), (28, 28), where="blank.png")
+
+
+def test_ink_is_what_stands_out_from_the_background_by_min_contrast():
+    faint = np.zeros((40, 40))
+    faint[10:30, 18:22] = images.MIN_CONTRAST * 0.9
+    with pytest.raises(images.NoInkError, match=r"nothing stands out from the background by 0.08, the most is 0.072"):
+        images.prepare_digit(faint, (28, 28))
+    faint[10:30, 18:22] = images.MIN_CONTRAST * 1.1
+    assert images.prepare_digit(faint, (28, 28)).max() == 1.0
+    # Single noisy pixels are averaged over k x k (k = 3 here) before they count.
+    speckled = np.zeros((300, 300))
+    speckled[::7, ::7] = 0.2
+    assert images.ink_contrast(speckled) < images.MIN_CONTRAST
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.array([[0, 51, 255]], np.uint8), [[0, 0.2, 1]]),
+        (np.array([[0, 51, 255]], np.int32), [[0, 0.2, 1]]),
+        (np.array([[0, 51, 255]], np.uint64), [[0, 0.2, 1]]),
+        (np.array([[0, 51, 255]], ">i2"), [[0, 0.2, 1]]),
+        (np.array([[False, True]]), [[0, 1]]),
+        (np.array([[0, 0.5, 1]], np.float32), [[0, 0.5, 1]]),
+    ],
+)
+def test_pixels_scales_every_integer_dtype_as_8_bit_levels(array, expected):
+    np.testing.assert_allclose(images.pixels(array), expected)
+    assert images.pixels(array).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.array([[0, 256]], np.int32), r"^x: int32 values from 0 to 256 \(256 at index \[0, 1\]\)"),
+        (np.array([[-1, 3]], np.int64), r"^x: int64 values from -1 to 3 \(-1 at index \[0, 0\]\)"),
+        (np.array([[0.0, 200.0]]), r"divide by 255, or save as uint8$"),
+        (np.array([[0.0, np.nan]]), r"^x: 1 NaN or infinite value, the first \(nan\) at index \[0, 1\]"),
+        (np.array([["a"]]), r"^x: holds text \(dtype <U1\)"),
+        (np.zeros((0, 28, 28), np.uint8), r"^x: the array is empty"),
+    ],
+)
+def test_pixels_refuses_what_is_not_8_bit_levels_or_in_0_1(array, message):
+    with pytest.raises(ValueError, match=message):
+        images.pixels(array, where="x")
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 30), (30, 7)])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -17,7 +20,13 @@ from backprop.runs import load_run
 
 pytest.importorskip("flask", reason="flask is not installed (pip install -e '.[web]')")
 
-from backprop.web.server import MAX_BODY_BYTES, create_app
+from backprop.web.server import (
+    MAX_BODY_BYTES,
+    REQUEST_TIMEOUT_S,
+    JsonErrorsRequestHandler,
+    create_app,
+    make_http_server,
+)
 
 
 def backprop(*args, timeout=120):
@@ -50,6 +59,7 @@ def test_the_page_and_its_static_files(client):
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assert 'id="pad"' in html and 'src="static/app.js"' in html
+    assert '<link rel="icon" href="data:,">' in html  # else every browser asks for /favicon.ico: a 404
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.mimetype and b"api/predict" in script.data
     assert client.get("/static/style.css").mimetype == "text/css"
@@ -97,9 +107,22 @@ def test_any_size_from_8x8_to_280x280_is_taken(client, size):
     assert 0 <= response.get_json()["label"] <= 9
 
 
-def test_a_blank_canvas_is_answered_with_a_black_input(client):
-    answer = client.post("/api/predict", json={"image": np.zeros((28, 28)).tolist()}).get_json()
-    assert np.array(answer["input"]).max() == 0
+@pytest.mark.parametrize("level", [0.0, 0.3, 1.0])
+def test_a_canvas_with_no_ink_is_422_not_a_guess(client, level):
+    """A blank (or one-grey) canvas has no digit: a clear 422, which the page shows as "draw a digit"."""
+    response = client.post("/api/predict", json={"image": np.full((28, 28), level).tolist()})
+    assert response.status_code == 422 and response.mimetype == "application/json"
+    assert response.get_json() == {
+        "error": '"image": the image has no ink (it is one shade throughout); draw or photograph a digit'}
+
+
+def test_a_faint_drawing_under_the_ink_threshold_is_422_and_one_over_it_is_answered(client):
+    image = np.zeros((80, 80))
+    image[20:60, 35:45] = 0.05  # a faint bar, 0.05 above its background: under MIN_CONTRAST (0.08)
+    response = client.post("/api/predict", json={"image": image.tolist()})
+    assert response.status_code == 422 and "the most is 0.050" in response.get_json()["error"]
+    image[20:60, 35:45] = 0.1
+    assert client.post("/api/predict", json={"image": image.tolist()}).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -121,8 +144,20 @@ def test_a_blank_canvas_is_answered_with_a_black_input(client):
         (b'{"image": [' + b",".join([b"[NaN" + b",0" * 9 + b"]"] * 10) + b"]}", r"NaN or infinite"),
         (b'{"image": [' + b",".join([b"[Infinity" + b",0" * 9 + b"]"] * 10) + b"]}", r"NaN or infinite"),
         (b'{"image": [' + b",".join([b"[1e999" + b",0" * 9 + b"]"] * 10) + b"]}", r"NaN or infinite"),
-        (json.dumps({"image": [[-0.5] * 10] * 10}).encode(), r"values from -0.5 to -0.5; expected numbers in \[0, 1\]"),
-        (json.dumps({"image": [[255] * 10] * 10}).encode(), r"values from 255 to 255; expected numbers in \[0, 1\]"),
+        (json.dumps({"image": [[-0.5] * 10] * 10}).encode(),
+         r"values from -0.5 to -0.5 \(-0.5 at row 0, column 0\); expected numbers in \[0, 1\]"),
+        (json.dumps({"image": [[255] * 10] * 10}).encode(),
+         r"values from 255 to 255 \(255 at row 0, column 0\); expected numbers in \[0, 1\]"),
+        # every digit of the value that broke the rule: "from 0 to 1" would not say what was wrong
+        (json.dumps({"image": [[0.0] * 10] * 9 + [[0.0] * 9 + [1.0000001]]}).encode(),
+         r'^"image" holds values from 0 to 1.0000001 \(1.0000001 at row 9, column 9\); expected numbers in \[0, 1\]$'),
+        (json.dumps({"image": [[0.0] * 10] * 9 + [[0.0] * 9 + [-1e-300]]}).encode(),
+         r"values from -1e-300 to 0 \(-1e-300 at row 9, column 9\)"),
+        # an integer beyond float64: JSON allows it; it must be a 400, not a server error
+        (b'{"image": [' + b",".join([b"[1" + b"0" * 400 + b",0" * 9 + b"]"] * 10) + b"]}",
+         r"NaN or infinite numbers \(the first at row 0, column 0\)"),
+        (b'{"image": [' + b",".join([b"[0,-1" + b"0" * 400 + b",0" * 8 + b"]"] * 10) + b"]}",
+         r"NaN or infinite numbers \(the first at row 0, column 1\)"),
         (json.dumps({"image": [[0.0] * 7] * 10}).encode(), r'"image" is 7x10 \(columns x rows\); expected 8x8 to 280x280'),
         (json.dumps({"image": [[0.0] * 10] * 7}).encode(), r"is 10x7 .* and it has 7 rows"),
         (json.dumps({"image": [[0.0]]}).encode(), r"is 1x1"),
@@ -213,7 +248,8 @@ def test_serve_refuses_a_bad_port_and_a_missing_model(digits_run, tmp_path):
     result = backprop("serve", digits_run, "--port", "70000")
     assert result.returncode == 2 and "expected a port number from 0 to 65535, got '70000'" in result.stderr
     result = backprop("serve", tmp_path / "nothing")
-    assert result.returncode == 2 and "no such model file" in result.stderr
+    assert result.returncode == 2 and "nothing: no such" in result.stderr
+    assert "(give a run folder or a .safetensors file)" in result.stderr
 
 
 def test_backprop_serve_answers_over_http(digits_run):
@@ -235,8 +271,97 @@ def test_backprop_serve_answers_over_http(digits_run):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(address + "api/predict", data=b"{}"), timeout=30)
         assert refused.value.code == 400 and "error" in json.load(refused.value)
+        # A request line over http.server's 65,536 bytes: refused before Flask, in JSON all the same.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(address + "a" * 70_000, timeout=30)
+        assert refused.value.code == 414 and refused.value.headers["Content-Type"] == "application/json"
+        assert json.load(refused.value) == {"error": "Request-URI Too Long: URI is too long"}
         busy = backprop("serve", digits_run, "--port", port)
         assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# The real HTTP server (make_http_server, as `backprop serve` makes it) in a thread, spoken to over
+# raw sockets: what reaches it before Flask does, and clients that stop talking.
+
+
+@pytest.fixture
+def live_server(digits_run, monkeypatch):
+    """The server on a free port of 127.0.0.1, its silence limit cut to 1 s to keep the tests short."""
+    monkeypatch.setattr(JsonErrorsRequestHandler, "timeout", 1)
+    server = make_http_server(create_app(load_run(digits_run)), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def exchange(port: int, data: bytes, limit: float = 20) -> tuple[float, int | None, dict, bytes]:
+    """Send ``data``, read until the server closes: (seconds it took, status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as connection:
+        start = time.monotonic()
+        connection.sendall(data)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+        elapsed = time.monotonic() - start
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if not head:
+        return elapsed, None, {}, b""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return elapsed, int(lines[0].split()[1]), {key.lower(): value for key, value in headers.items()}, body
+
+
+def test_errors_of_the_http_server_itself_are_json(live_server):
+    _, status, headers, body = exchange(live_server, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 414 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "Request-URI Too Long: URI is too long"}
+    _, status, headers, body = exchange(live_server, b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 120 + b"\r\n")
+    assert status == 431 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "Too many headers: got more than 100 headers"}
+    _, status, headers, body = exchange(live_server, b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+    assert status == 431 and "Line too long" in json.loads(body)["error"]
+
+
+def test_a_body_shorter_than_its_content_length_is_408_after_the_silence_limit(live_server):
+    """It used to hold a server thread for as long as the client kept the connection open."""
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: 1000\r\n\r\n" + b'{"image": [[0.5')
+    elapsed, status, headers, body = exchange(live_server, request)
+    assert 0.9 < elapsed < 5, elapsed
+    assert status == 408 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == (
+        f"the body ended, or sent nothing for {REQUEST_TIMEOUT_S} s, before the 1000 bytes its Content-Length promised")
+    _, status, _, _ = exchange(live_server, b"GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200  # the server goes on
+
+
+def test_a_connection_that_says_nothing_is_closed(live_server):
+    elapsed, status, _, _ = exchange(live_server, b"")
+    assert status is None and 0.9 < elapsed < 5, elapsed
+    elapsed, status, _, _ = exchange(live_server, b"GET /api/mod")  # half a request line, then silence
+    assert status is None and 0.9 < elapsed < 5, elapsed
+
+
+def test_the_silence_limit_is_a_few_seconds():
+    assert JsonErrorsRequestHandler.timeout == REQUEST_TIMEOUT_S and 2 <= REQUEST_TIMEOUT_S <= 10
+
+
+def test_the_page_refuses_a_model_of_csv_features(tmp_path):
+    """64 features make an 8x8 square, but standardised features are no drawing."""
+    model = bp.Sequential(bp.Linear(64, 10, rng=0))
+    model.output_transform = "softmax"
+    bp.save(model, tmp_path / "features.safetensors")
+    run = load_run(tmp_path / "features.safetensors")
+    assert run.takes_pixels
+    run.record["preprocessing"] = {"mean": [0.0] * 64, "std": [1.0] * 64}
+    assert not run.takes_pixels
+    with pytest.raises(ValueError, match=r"this one takes samples of shape \(64,\) \(features, not pixels\)$"):
+        create_app(run)

@@ -13,7 +13,15 @@ import subprocess
 import sys
 
 import pytest
-from browser import SEVEN, draw, missing_browser, start_chromium, start_server, wait_for_answer
+from browser import (
+    SEVEN,
+    console_errors,
+    draw,
+    missing_browser,
+    start_chromium,
+    start_server,
+    wait_for_answer,
+)
 
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
 pytest.importorskip("flask", reason="flask is not installed (pip install -e '.[web]')")
@@ -83,3 +91,28 @@ def test_drawing_a_seven_shows_a_prediction_ten_bars_and_the_layer_maps(server, 
     browser.find_element(By.ID, "clear").click()
     assert browser.find_element(By.ID, "label").text == ""
     assert browser.find_elements(By.CSS_SELECTOR, "#bars .bar") == []
+    # Nothing went wrong on the way, a missing /favicon.ico included.
+    assert console_errors(browser) == []
+
+
+def test_a_drawing_without_ink_asks_for_a_digit_instead_of_an_error_or_a_guess(server, browser):
+    """The server answers a canvas with no ink 422; the page says "draw a digit", not a failure."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server)
+    draw(browser, browser.find_element(By.ID, "pad"), SEVEN)
+    wait_for_answer(browser)
+    console_errors(browser)  # clear the log
+    # The pen only draws ink, so paint the canvas over as a page script would, and ask as the pen does.
+    browser.execute_script("pen.fillStyle = '#000'; pen.fillRect(0, 0, pad.width, pad.height);"
+                           " inked = true; schedule();")
+    status = browser.find_element(By.ID, "status")
+    WebDriverWait(browser, 20).until(lambda driver: status.text == "draw a digit")
+    assert "error" not in status.get_attribute("class")
+    assert browser.find_element(By.ID, "label").text == ""
+    assert browser.find_elements(By.CSS_SELECTOR, "#bars .bar") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "#layers figure") == []
+    # The browser itself logs the 422 of the fetch; the page adds nothing.
+    errors = console_errors(browser)
+    assert len(errors) == 1 and "api/predict" in errors[0] and "422" in errors[0], errors

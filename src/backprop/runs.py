@@ -5,8 +5,9 @@ input shape, the preprocessing, the hyper-parameters). A file written by ``bp.sa
 none of it; ``load_run`` then infers what it can from the model itself and says what it
 assumed, so that any model file the library writes can still predict:
 
-- the task: classification when the model outputs logits for a softmax (``fit`` with
-  ``SoftmaxCrossEntropy`` marks it so) or ends in a ``Softmax`` layer, regression otherwise;
+- the task: classification when the model outputs logits for a softmax or a sigmoid (``fit``
+  with ``SoftmaxCrossEntropy`` or ``SigmoidBinaryCrossEntropy`` marks it so) or ends in a
+  ``Softmax`` layer, regression otherwise;
 - the input shape: ``(D,)`` for a first ``Linear(D -> ...)``, ``(1, s, s)`` when a ``Flatten``
   comes first and ``D = s * s``, and for a first ``Conv2d`` the first of 28x28, 8x8, 32x32
   and 16x16 images the model accepts;
@@ -29,7 +30,10 @@ from .layers.base import Layer
 from .layers.conv import Conv2d
 from .layers.linear import Linear
 from .layers.shape import Flatten
+from .losses import CrossEntropy, Loss, MSELoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential
+from .paths import file_problem
+from .targets import LOSSES, class_probabilities
 
 __all__ = ["RECORD_KEYS", "Run", "load_run", "preprocess"]
 
@@ -40,11 +44,16 @@ _CONV_SIDES = (28, 8, 32, 16)
 
 
 def preprocess(x: np.ndarray, preprocessing: dict[str, Any], dtype: np.dtype) -> np.ndarray:
-    """Apply a recorded preprocessing: ``mean``/``std`` give ``(x - mean) / std``; an empty one casts."""
-    x = np.asarray(x, dtype=dtype)
-    if "mean" in preprocessing:
-        x = (x - np.asarray(preprocessing["mean"], dtype)) / np.asarray(preprocessing["std"], dtype)
-    return x
+    """Apply a recorded preprocessing: ``mean``/``std`` give ``(x - mean) / std``; an empty one casts.
+
+    The standardisation runs in float64 and is rounded to ``dtype`` once at the end: a raw
+    feature of 1e300 is a fine number once standardised, but infinite in float32 before.
+    """
+    if "mean" not in preprocessing:
+        return np.asarray(x, dtype=dtype)
+    x = np.asarray(x, dtype=np.float64)
+    mean = np.asarray(preprocessing["mean"], np.float64)
+    return ((x - mean) / np.asarray(preprocessing["std"], np.float64)).astype(dtype)
 
 
 @dataclass
@@ -84,9 +93,51 @@ class Run:
             return side, side
         return None
 
+    @property
+    def takes_pixels(self) -> bool:
+        """True when a sample is pixels in [0, 1] (8-bit grey levels divided by 255), False for features.
+
+        A model trained on the digits, MNIST or IDX data takes pixels, one of CSV data (whose
+        record has a mean/std preprocessing) takes features; a file without a record (``bp.save``)
+        takes pixels when its input is an image (``image_size``).
+        """
+        dataset = self.record.get("dataset")
+        if "mean" in self.record["preprocessing"]:
+            return False
+        if isinstance(dataset, str):
+            return dataset in ("digits", "mnist") or dataset.startswith("idx:")
+        return self.image_size is not None
+
     def prepare(self, samples: np.ndarray) -> np.ndarray:
         """Samples ``(N, *input_shape)`` with the recorded preprocessing, in the model's dtype."""
         return preprocess(samples, self.record["preprocessing"], self.dtype)
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """A classifier's labels by class position, or None where the positions 0..K-1 are the labels."""
+        return self.record["preprocessing"].get("classes")
+
+    def label(self, position: int) -> Any:
+        """The label of class ``position``, as the training data spelt it."""
+        classes = self.classes
+        return position if classes is None else classes[position]
+
+    def class_probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """``(N, K)`` probabilities from ``bp.predict``'s outputs (a binary model's one column made two)."""
+        return class_probabilities(outputs, self.model.output_transform)
+
+    def loss(self) -> Loss:
+        """The loss the model was trained with: recorded by ``train``, else told from the model."""
+        name = self.record.get("loss")
+        if name in LOSSES:
+            return LOSSES[name]()
+        if self.task == "regression":
+            return MSELoss()
+        if self.model.output_transform == "sigmoid":
+            return SigmoidBinaryCrossEntropy()
+        if isinstance(_last_layer(self.model), Softmax):
+            return CrossEntropy()  # the model outputs probabilities already
+        return SoftmaxCrossEntropy()
 
 
 def load_run(run_or_model: str | os.PathLike[str]) -> Run:
@@ -99,8 +150,11 @@ def load_run(run_or_model: str | os.PathLike[str]) -> Run:
     path = Path(run_or_model)
     if path.is_dir():
         path = path / "model.safetensors"
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == "no such file":
         raise ValueError(f"{path}: no such model file (give a run folder or a .safetensors file)")
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
     try:
         model = load(path)
         record = dict(load_metadata(path)["user"])
@@ -108,7 +162,8 @@ def load_run(run_or_model: str | os.PathLike[str]) -> Run:
         raise ValueError(f"{path}: cannot read the model file ({error})") from error
     assumed = []
     if "task" not in record:
-        classifier = model.output_transform == "softmax" or _last_layer(model).__class__ is Softmax
+        logits = model.output_transform in ("softmax", "sigmoid")
+        classifier = logits or _last_layer(model).__class__ is Softmax
         record["task"] = "classification" if classifier else "regression"
         assumed.append(
             "a classifier (its outputs go through a softmax)" if classifier else "a regressor (raw outputs)"

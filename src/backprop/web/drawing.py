@@ -1,11 +1,13 @@
 """What the page's ``POST /api/predict`` answers: a drawing checked, prepared and run layer by layer.
 
 This module needs no web library: the server (``server.py``) turns its ValueErrors into
-``400`` answers, and tests can call it directly.
+``400`` answers (``images.NoInkError``, a drawing with no ink, into ``422``), and tests can
+call it directly.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -63,12 +65,24 @@ def read_drawing(payload: Any) -> np.ndarray:
                 f'"image" is {width}x{height} (columns x rows); expected {images.MIN_SIDE}x{images.MIN_SIDE}'
                 f" to {images.MAX_SIDE}x{images.MAX_SIDE}, and it has {side} {name}"
             )
-    image = np.array(rows, dtype=np.float64)
-    if not np.isfinite(image).all():
-        raise ValueError('"image" holds NaN or infinite numbers; expected numbers in [0, 1]')
-    if image.min() < 0 or image.max() > 1:
+    try:
+        image = np.array(rows, dtype=np.float64)
+    except OverflowError:  # an integer of 400 digits: JSON has no limit, float64 has
+        image = np.array([[_as_float(value) for value in row] for row in rows])
+    bad = ~np.isfinite(image)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
         raise ValueError(
-            f'"image" holds values from {image.min():g} to {image.max():g}; expected numbers in [0, 1]'
+            f'"image" holds NaN or infinite numbers (the first at row {row}, column {column});'
+            " expected numbers in [0, 1]"
+        )
+    if image.min() < 0 or image.max() > 1:
+        row, column = np.argwhere((image < 0) | (image > 1))[0]
+        # Every digit the value needs: 1.0000001 is out of range, and "1" would not show why.
+        low, high, first = map(images.shortest, (image.min(), image.max(), image[row, column]))
+        raise ValueError(
+            f'"image" holds values from {low} to {high} ({first} at row {row}, column {column});'
+            " expected numbers in [0, 1]"
         )
     return image
 
@@ -83,10 +97,12 @@ class Drawing:
     def __init__(self, run: Run) -> None:
         if run.task != "classification":
             raise ValueError(f"{run.path}: the page needs a classifier; this model is a {run.task} model")
-        if run.image_size is None:
+        if run.image_size is None or not run.takes_pixels:
+            # 64 standardised CSV features make an 8x8 square, but a drawing is not what they mean.
+            kind = " (features, not pixels)" if run.image_size is not None else ""
             raise ValueError(
                 f"{run.path}: the page needs a model of grey images;"
-                f" this one takes samples of shape {run.input_shape}"
+                f" this one takes samples of shape {run.input_shape}{kind}"
             )
         self.run = run
         self._lock = threading.Lock()
@@ -102,13 +118,17 @@ class Drawing:
         }
 
     def answer(self, image: np.ndarray) -> dict[str, Any]:
-        """``{"label", "probabilities", "input", "layers"}`` for a checked ``read_drawing`` image."""
+        """``{"label", "probabilities", "input", "layers"}`` for a checked ``read_drawing`` image.
+
+        Raises ``images.NoInkError`` for an image with no ink (a blank canvas): the model would
+        answer it, confidently and at random.
+        """
         size = self.run.image_size
         assert size is not None  # checked in __init__
-        digit = images.prepare_digit(image, size)
+        digit = images.prepare_digit(image, size, where='"image"')  # images.NoInkError for a blank one
         x = self.run.prepare(digit.reshape(1, *self.run.input_shape))
         with self._lock:
-            probabilities = predict(self.run.model, x)[0].astype(np.float64)
+            probabilities = self.run.class_probabilities(predict(self.run.model, x))[0]
             layers = [
                 {
                     "name": name,
@@ -118,7 +138,7 @@ class Drawing:
                 for name, output in hidden_outputs(self.run.model, x)
             ]
         return {
-            "label": int(np.argmax(probabilities)),
+            "label": self.run.label(int(np.argmax(probabilities))),
             "probabilities": _rounded(probabilities, PROBABILITY_DECIMALS),
             "input": _rounded(digit, IMAGE_DECIMALS),
             "layers": layers,
@@ -150,6 +170,14 @@ def _flat_layers(model: Layer) -> list[Layer]:
     if isinstance(model, Sequential):
         return [inner for layer in model.layers for inner in _flat_layers(layer)]
     return [model]
+
+
+def _as_float(value: float) -> float:
+    """A JSON number as a float, infinite when it is an integer beyond float64's range."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _rounded(array: np.ndarray, decimals: int) -> Any:

@@ -1,29 +1,47 @@
 """The page's server on Flask: ``GET /``, ``GET /static/...``, ``GET /api/model``, ``POST /api/predict``.
 
 Every bad request gets a 4xx answer with a JSON body ``{"error": "..."}``: a body that is not
-JSON or not as ``drawing.read_drawing`` expects is a 400, a body over ``MAX_BODY_BYTES`` a
-413 (Flask's own request-size limit), an unknown path (a path out of the static folder
-included: ``safe_join`` refuses it) a 404, a wrong method a 405.
+JSON or not as ``drawing.read_drawing`` expects is a 400, a drawing with no ink a 422 (the
+page then asks for a digit), a body over ``MAX_BODY_BYTES`` a 413 (Flask's own request-size
+limit), a body that stops arriving for ``REQUEST_TIMEOUT_S`` a 408, an unknown path (a path
+out of the static folder included: ``safe_join`` refuses it) a 404, a wrong method a 405. What
+the HTTP server refuses before Flask sees a request (a request line over 64 KiB: 414, a
+malformed one: 400, too many or too long headers: 431) is answered in the same JSON form
+(``JsonErrorsRequestHandler``).
 """
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request, send_from_directory
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
+from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..images import NoInkError
 from ..runs import Run
 from .drawing import Drawing, read_drawing
 
-__all__ = ["MAX_BODY_BYTES", "STATIC", "create_app", "make_http_server"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "REQUEST_TIMEOUT_S",
+    "STATIC",
+    "JsonErrorsRequestHandler",
+    "create_app",
+    "make_http_server",
+]
 
 STATIC = Path(__file__).with_name("static")
 #: 1 MiB: a 280x280 drawing with two decimals per grey level is under 0.4 MiB.
 MAX_BODY_BYTES = 1 << 20
+#: Seconds a connection may stay silent (no byte of the request line, headers or body) before
+#: the server gives up on it: a client promising a longer body than it sends would otherwise
+#: hold a server thread as long as it keeps the connection open. A slow upload that keeps
+#: sending is not cut: the limit applies to each read, not to the whole request.
+REQUEST_TIMEOUT_S = 5
 
 
 def create_app(run: Run) -> Flask:
@@ -49,6 +67,14 @@ def create_app(run: Run) -> Flask:
 
     @app.post("/api/predict")
     def predict() -> Any:
+        try:
+            request.get_data(cache=True)
+        except ClientDisconnected:  # Werkzeug's word for a read that timed out or found the end
+            return _error(
+                408,
+                f"the body ended, or sent nothing for {REQUEST_TIMEOUT_S} s, before the"
+                f" {request.content_length} bytes its Content-Length promised",
+            )
         # force: the page's fetch sends application/json, but curl users often forget to.
         try:
             payload = request.get_json(force=True, silent=True)
@@ -60,7 +86,10 @@ def create_app(run: Run) -> Flask:
             image = read_drawing(payload)
         except ValueError as error:
             return _error(400, str(error))
-        return jsonify(drawing.answer(image))
+        try:
+            return jsonify(drawing.answer(image))
+        except NoInkError as error:  # a well-formed request without a digit: 422, not a guess
+            return _error(422, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
@@ -72,16 +101,48 @@ def create_app(run: Run) -> Flask:
     return app
 
 
+class JsonErrorsRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, with its own errors in JSON and a time limit on silence.
+
+    Python's ``http.server`` answers what it refuses before the application sees a request (a
+    request line over 65,536 bytes: 414; a malformed request line: 400; too many or too long
+    headers: 431) with an HTML page; the API's documented answer is JSON ``{"error": "..."}``.
+    ``timeout`` sets every read and write of the connection to give up after
+    ``REQUEST_TIMEOUT_S`` seconds of silence.
+    """
+
+    timeout = REQUEST_TIMEOUT_S
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        short, long = self.responses.get(code, ("Error", ""))
+        body = json.dumps({"error": f"{message or short}: {explain or long}"}, separators=(",", ":")).encode()
+        self.log_error("code %d, message %s", code, message or short)
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 def make_http_server(app: Flask, host: str, port: int) -> Any:
     """Werkzeug's threaded server for ``app`` bound to ``host:port`` (0 picks a free port).
 
     The socket is bound here, so that a busy port raises OSError (Werkzeug would print its
-    own message and exit).
+    own message and exit). Requests go through ``JsonErrorsRequestHandler``.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.create_server((host, port), family=family) as listening:
         # Werkzeug duplicates the descriptor; this one closes when the block ends.
-        return make_server(host, listening.getsockname()[1], app, threaded=True, fd=listening.fileno())
+        return make_server(
+            host,
+            listening.getsockname()[1],
+            app,
+            threaded=True,
+            request_handler=JsonErrorsRequestHandler,
+            fd=listening.fileno(),
+        )
 
 
 def _error(code: int, message: str) -> Any:

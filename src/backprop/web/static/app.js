@@ -6,6 +6,7 @@
 const DEBOUNCE_MS = 120;   // wait this long after the pen stops before asking
 const STROKE = 22;         // pen width in canvas pixels (the canvas is 280x280, MNIST's 28x28 times 10)
 const MAP_WIDTH = 300;     // about this many screen pixels across each layer's heat map
+const NO_INK = 422;        // the server's answer to a drawing with no ink (a blank canvas)
 
 const pad = document.getElementById("pad");
 const pen = pad.getContext("2d");
@@ -22,12 +23,16 @@ function clearPad() {
   inked = false;
   clearTimeout(timer);
   asked += 1;
+  clearAnswer();
+  say("draw with the mouse or a finger");
+}
+
+function clearAnswer() {
   document.getElementById("label").textContent = "";
   document.getElementById("bars").replaceChildren();
   document.getElementById("layers").replaceChildren();
   const input = document.getElementById("input");
   input.getContext("2d").clearRect(0, 0, input.width, input.height);
-  say("draw with the mouse or a finger");
 }
 
 function say(text, isError = false) {
@@ -107,6 +112,12 @@ async function ask() {
     });
     const answer = await response.json();
     if (mine !== asked) return;
+    if (response.status === NO_INK) {
+      // Nothing on the canvas stands out from the black: not a failure, and nothing to guess at.
+      clearAnswer();
+      say("draw a digit");
+      return;
+    }
     if (!response.ok) {
       say(answer.error || `the server answered ${response.status}`, true);
       return;
