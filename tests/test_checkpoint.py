@@ -14,6 +14,7 @@ from safetensors import safe_open
 
 import backprop as bp
 from backprop import checkpoint as checkpoint_module
+from backprop.training import CheckpointError
 
 
 def blobs(n=203, seed=0):
@@ -196,7 +197,7 @@ def test_a_failed_write_keeps_the_previous_checkpoint_and_says_so(tmp_path, monk
     with pytest.raises(CrashError):
         run(path, crash_after=17)
     err = capsys.readouterr().err
-    assert "could not write the checkpoint" in err and "previous checkpoint, if any, is kept" in err
+    assert "could not write the checkpoint" in err and "the previous checkpoint is kept" in err
     assert calls["n"] >= 4
     # After the failed third write the fourth succeeded; the second one was intact until then.
     assert bp.read_checkpoint(path).state["step"] > 10
@@ -216,8 +217,29 @@ def test_a_write_that_fails_half_way_leaves_the_old_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    run(path, epochs=1)
+    with pytest.raises(CheckpointError, match="cannot write the checkpoint"):
+        run(path, epochs=1)  # this call's first write failed: it stops rather than train on
     assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EACCES])
+def test_a_first_checkpoint_that_cannot_be_written_stops_training_at_once(tmp_path, monkeypatch, failure):
+    """Nothing this run does could be kept: fit stops at the first checkpoint (step 10 of 60 here)
+    instead of training every epoch into a folder that cannot take the result."""
+    path = tmp_path / "checkpoint.safetensors"
+
+    def failing(target, mode="wb"):
+        raise OSError(failure, "simulated failure")
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", failing)
+    model, opt, sched = setup()
+    x, y = blobs()
+    with pytest.raises(CheckpointError, match=r"training stopped at epoch 1, step 10") as caught:
+        bp.fit(model, bp.SoftmaxCrossEntropy(), opt, x, y, epochs=6, batch_size=8, seed=3, schedule=sched,
+               checkpoint=path, checkpoint_every=10, progress=False)
+    assert isinstance(caught.value.__cause__, OSError) and caught.value.__cause__.errno == failure
+    assert opt.t == 10 and not path.exists()
 
 
 def test_checkpoint_every_needs_a_path_and_a_positive_count():

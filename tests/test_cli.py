@@ -207,7 +207,8 @@ def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
     assert "bad.safetensors" in user_error("evaluate", tmp_path / "bad.safetensors")
     np.save(tmp_path / "wrong.npy", np.zeros((5, 5)))
     assert "expected an array of shape (1, 8, 8)" in user_error("predict", out, tmp_path / "wrong.npy")
-    np.savetxt(tmp_path / "t.csv", np.ones((10, 3)), delimiter=",", header="a,b,c", comments="")
+    table = np.column_stack([np.ones((10, 2)), np.arange(10) % 2])
+    np.savetxt(tmp_path / "t.csv", table, delimiter=",", header="a,b,c", comments="")
     assert "--model cnn needs images" in user_error("train", "--dataset", f"csv:{tmp_path / 't.csv'}", "--model",
                                                     "cnn", "--out", tmp_path / "x")
     assert "the model expects samples of shape (1, 8, 8)" in user_error(

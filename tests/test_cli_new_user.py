@@ -106,7 +106,7 @@ def test_a_run_without_test_split_is_refused_before_training(tmp_path):
         "train", "--test-fraction", "0", cwd=tmp_path
     )
     message = user_error("train", "--test-fraction", "0.5", "--val-fraction", "0.6", cwd=tmp_path)
-    assert "0.6 + 0.5 = 1.1" in message
+    assert "--val-fraction 0.6 and --test-fraction 0.5 add up to 1.1, leaving nothing to train on" in message
     assert not (tmp_path / "runs").exists()
 
 
@@ -184,7 +184,7 @@ def test_evaluate_refuses_classes_the_model_does_not_know(tmp_path):
     np.savetxt(tmp_path / "five.csv", np.column_stack([x, np.arange(60) % 5]), delimiter=",", header="a,b,y",
                comments="")
     ok("train", "--dataset", "csv:two.csv", "--out", "run", "--epochs", "2", "--no-plots", "--quiet", cwd=tmp_path)
-    assert "the model knows the classes 0 to 1, csv:five.csv has labels up to 4" in user_error(
+    assert "labels [2, 3, 4] are not among the model's classes [0, 1]" in user_error(
         "evaluate", "run", "--dataset", "csv:five.csv", cwd=tmp_path
     )
 
@@ -209,10 +209,10 @@ def test_data_errors_name_the_option_not_python(tmp_path):
         "train", "--dataset", "csv:", cwd=tmp_path
     )
     assert "Errno" not in user_error("train", "--dataset", "csv:.", cwd=tmp_path)
-    assert "--dataset csv:empty: empty is a directory, expected a file" in user_error(
+    assert "--dataset csv:empty: empty is a folder, not a file" in user_error(
         "train", "--dataset", "csv:empty", cwd=tmp_path
     )
-    assert "--dataset idx:empty,x: empty is a directory" in user_error("train", "--dataset", "idx:empty,x",
+    assert "--dataset idx:empty,x: empty is a folder, not a file" in user_error("train", "--dataset", "idx:empty,x",
                                                                        cwd=tmp_path)
 
 

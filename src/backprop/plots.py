@@ -247,6 +247,7 @@ def plot_first_layer_weights(
     weight: ArrayLike,
     path: PathLike,
     image_shape: tuple[int, int] | None = None,
+    dead: ArrayLike | None = None,
 ) -> Path:
     """Each first-layer unit's weights drawn as an image (at most 64); return the path.
 
@@ -254,7 +255,9 @@ def plot_first_layer_weights(
     from ``image_shape`` or, when ``in`` is a perfect square (64, 784), ``sqrt(in)`` square.
     A Conv2d weight ``(c_O, c_I, h_K, w_K)`` gives each output channel's kernel, averaged over
     the ``c_I`` input channels (``image_shape``, the input's size, is then ignored). Colours
-    share one scale centred at 0: red positive, blue negative.
+    share one scale centred at 0: red positive, blue negative. ``dead``, a boolean per unit
+    (``backprop.activity.dead_units``), frames the dead units in black, captions them
+    "dead" and counts them in the title.
     """
     function = "plot_first_layer_weights"
     path = _png_path(function, path)
@@ -300,6 +303,12 @@ def plot_first_layer_weights(
         )
 
     total = len(images)
+    if dead is not None:
+        dead = np.asarray(dead, dtype=bool)
+        if dead.shape != (total,):
+            raise ValueError(
+                f"{function}: dead must hold one boolean per unit, {total}, got shape {dead.shape}"
+            )
     images = images[:64]
     shown = len(images)
     columns = math.ceil(math.sqrt(shown))
@@ -308,12 +317,36 @@ def plot_first_layer_weights(
     scale = float(np.abs(images).max()) or 1.0
 
     shown_text = f"first {shown} of {what}" if total > shown else what
-    figure = _new_figure(max(columns * size + 1.8, 6.0), rows * size + 0.9)
+    captions = None if dead is None else ["dead" if is_dead else "" for is_dead in dead[:shown]]
+    figure = _new_figure(max(columns * size + 1.8, 6.0), rows * size + (1.3 if dead is not None else 0.9))
     axes = figure.subplots()
-    image = _image_grid(axes, images, columns, size, frame=True, cmap=_DIVERGING, vmin=-scale, vmax=scale)
+    image = _image_grid(
+        axes, images, columns, size, captions=captions, frame=True, cmap=_DIVERGING, vmin=-scale, vmax=scale
+    )
+    if dead is not None:
+        _frame_dead(axes, images.shape[1:3], columns, size, dead[:shown])
     figure.colorbar(image, ax=axes, shrink=0.8 if rows > 2 else 1.0, label="weight")
-    figure.suptitle(f"first-layer weights: {shown_text}\n({order}, row by row)")
+    title = f"first-layer weights: {shown_text}\n({order}, row by row)"
+    if dead is not None:
+        count = int(dead.sum())
+        title += (
+            f"\n{count} of {total} dead: their ReLU never fires on the test data, so they never learn"
+            if count
+            else f"\nall {total} alive: each one's ReLU fires on some test data"
+        )
+    figure.suptitle(title)
     return _save(figure, path)
+
+
+def _frame_dead(axes: Axes, tile: tuple[int, int], columns: int, size: float, dead: np.ndarray) -> None:
+    """A thick black frame around each dead unit's tile, placed as ``_image_grid`` placed the tiles."""
+    height, width = tile
+    h, w = size * height / max(height, width), size * width / max(height, width)
+    gap, band = 0.08 * size, 0.22
+    for index in np.flatnonzero(dead):
+        left = (index % columns) * (w + gap)
+        top = (index // columns) * (h + band + gap) + band
+        axes.add_patch(Rectangle((left, top), w, h, fill=False, edgecolor="black", linewidth=2.0))
 
 
 def _image_grid(

@@ -32,9 +32,9 @@ import numpy as np
 from .accuracy import classifies, correct_count
 from .checkpoint import read_checkpoint, restore, save_checkpoint
 from .datacheck import check_data
-from .layers.activations import softmax_forward
+from .layers.activations import sigmoid_forward, softmax_forward
 from .layers.base import Layer
-from .losses import Loss, SoftmaxCrossEntropy
+from .losses import Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .optim import LRSchedule
 from .state import EarlyStopping, History, TrainState
 
@@ -49,16 +49,27 @@ class DivergenceError(FloatingPointError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``fit``: the step in flight finished and, if asked for, a checkpoint was written.
+    """Ctrl-C or SIGTERM during ``fit``: the step in flight finished and, if asked for, a checkpoint
+    was written.
 
     ``checkpoint`` is the path written (``None`` without ``checkpoint=`` or when the write
-    failed); ``state`` is the training state at the interruption.
+    failed); ``state`` is the training state at the interruption; ``signal`` the signal's number
+    (``signal.SIGINT`` for Ctrl-C, ``signal.SIGTERM`` from ``kill``, ``timeout``, ``docker stop``,
+    Slurm or Kubernetes).
     """
 
-    def __init__(self, message: str, state: TrainState, checkpoint: Path | None) -> None:
+    def __init__(
+        self, message: str, state: TrainState, checkpoint: Path | None, signal: int = 2
+    ) -> None:
         super().__init__(message)
         self.state = state
         self.checkpoint = checkpoint
+        self.signal = signal
+
+
+class CheckpointError(OSError):
+    """The first checkpoint of a run could not be written: training stopped rather than go on
+    into a disk or folder that cannot take the result. Later failed writes only warn."""
 
 
 def _check_batch_size(batch_size: int | None, name: str) -> None:
@@ -115,7 +126,8 @@ def fit(
     schedule : a learning-rate schedule (``bp.CosineLR``, ``bp.StepLR``) stepped after each epoch.
     checkpoint : a file that receives the whole training state at the end of every epoch and,
         with ``checkpoint_every=N``, after every N steps too (atomically: the previous file
-        stays whole if a write fails, and a warning says so).
+        stays whole if a write fails, and a warning says so). If the first write of this call
+        fails (a full disk, a read-only folder) ``CheckpointError`` stops training at once.
     checkpoint_metadata : the caller's JSON-serialisable record, kept in the checkpoint.
     resume : a checkpoint to continue from: the model, optimiser and schedule (built as for the
         original run) take its state and training goes on from the step after it, ending with
@@ -134,8 +146,8 @@ def fit(
     If a loss becomes NaN or infinite, training stops at once, before that step's update:
     the weights stay those of the last step with a finite loss (or, if that step's update
     overflowed, those the epoch started with) and ``DivergenceError`` says at which step.
-    Ctrl-C finishes the step in flight, writes the checkpoint (if any) and raises
-    ``TrainingInterrupted``.
+    Ctrl-C or SIGTERM (in the main thread) finishes the step in flight, writes the checkpoint
+    (if any) and raises ``TrainingInterrupted``; a second one stops at once.
     """
     _check_batch_size(batch_size, "fit")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -155,9 +167,13 @@ def fit(
         if len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
         validation_data = check_data(model, loss, *validation_data, "fit validation_data")
-    # The loss says what the outputs are: logits of a softmax for the fused loss, and
-    # already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise.
-    model.output_transform = "softmax" if isinstance(loss, SoftmaxCrossEntropy) else None
+    # The loss says what the outputs are: logits of a softmax or of a sigmoid for the fused
+    # losses, already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise.
+    model.output_transform = (
+        "softmax" if isinstance(loss, SoftmaxCrossEntropy)
+        else "sigmoid" if isinstance(loss, SigmoidBinaryCrossEntropy)
+        else None
+    )
 
     n = len(x)
     size = n if batch_size is None else min(int(batch_size), n)
@@ -202,7 +218,7 @@ def fit(
                     bar.update(count)
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
                 if interrupted.is_set() if distributed is None else distributed.interrupted:
-                    raise saver.interrupted()
+                    raise saver.interrupted(interrupted.signal)
                 if not last:
                     saver.step_done()
 
@@ -370,6 +386,7 @@ class _Saver:
             raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
         self.seconds_before = state.history.seconds
         self.started = time.perf_counter()
+        self.written = False  # whether this call has written the checkpoint once
 
     def seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self.started
@@ -379,52 +396,85 @@ class _Saver:
             self.save(finished=False)
 
     def save(self, finished: bool) -> bool:
-        """Write the checkpoint (if any); a failed write warns on stderr and keeps the old file."""
+        """Write the checkpoint (if any); a failed write warns on stderr and keeps the old file.
+
+        The first write of the call is the exception: if it fails, nothing this run does can be
+        kept, so ``CheckpointError`` stops it now rather than after every remaining epoch.
+        """
         if self.path is None:
             return False
         try:
             save_checkpoint(self.state, self.path, self.arguments, finished, self.seconds(), self.metadata)
         except OSError as error:
             reason = error.strerror or str(error)
+            if not self.written:
+                state = self.state
+                raise CheckpointError(
+                    f"fit: cannot write the checkpoint {self.path} ({reason}); training stopped at epoch"
+                    f" {state.epoch + (state.batch > 0)}, step {state.step}, rather than go on into a"
+                    " folder that cannot take the result",
+                ) from error
             print(
                 f"backprop: warning: could not write the checkpoint {self.path} ({reason});"
-                " the previous checkpoint, if any, is kept",
+                " the previous checkpoint is kept",
                 file=sys.stderr,
             )
             return False
+        self.written = True
         return True
 
-    def interrupted(self) -> TrainingInterrupted:
+    def interrupted(self, signal_number: int) -> TrainingInterrupted:
         state = self.state
-        where = f"fit: interrupted in epoch {state.epoch + 1} after step {state.batch} of the epoch"
-        if self.save(finished=False):
+        name = "terminated (SIGTERM)" if signal_number == signal.SIGTERM else "interrupted"
+        where = f"fit: {name} in epoch {state.epoch + 1} after step {state.batch} of the epoch"
+        try:
+            saved = self.save(finished=False)
+        except CheckpointError as error:
+            return TrainingInterrupted(f"{where}; {error}", state, None, signal_number)
+        if saved:
             message = f"{where}; the checkpoint {self.path} holds the state"
-            return TrainingInterrupted(message, state, self.path)
-        return TrainingInterrupted(f"{where}; no checkpoint was written", state, None)
+            return TrainingInterrupted(message, state, self.path, signal_number)
+        return TrainingInterrupted(f"{where}; no checkpoint was written", state, None, signal_number)
+
+
+class _Interrupt(threading.Event):
+    """Set by the first SIGINT or SIGTERM; ``signal`` says which came."""
+
+    signal: int = signal.SIGINT
+
+
+#: The signals that ask a run to stop: Ctrl-C, and what ``kill``, ``timeout``, ``docker stop``,
+#: Slurm and Kubernetes send.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C into a flag the loop reads after each step; a second one stops at once.
+def _deferred_interrupt() -> Iterator[_Interrupt]:
+    """Turn the first Ctrl-C or SIGTERM into a flag the loop reads after each step; a second one
+    acts at once (the handler that was there before takes it).
 
-    Only the main thread can handle signals; elsewhere the flag is never set and Ctrl-C
-    behaves as usual.
+    Only the main thread can handle signals; elsewhere the flag is never set and the signals
+    behave as usual.
     """
-    interrupted = threading.Event()
+    interrupted = _Interrupt()
     if threading.current_thread() is not threading.main_thread():
         yield interrupted
         return
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
 
     def handler(signum: int, frame: Any) -> None:
+        interrupted.signal = signum
         interrupted.set()
-        signal.signal(signal.SIGINT, previous)
+        for number, action in previous.items():
+            signal.signal(number, action)
 
-    signal.signal(signal.SIGINT, handler)
+    for number in _STOP_SIGNALS:
+        signal.signal(number, handler)
     try:
         yield interrupted
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, action in previous.items():
+            signal.signal(number, action)
 
 
 def _diverged(
@@ -516,7 +566,8 @@ def predict(
 
     A classifier trained by ``fit`` with ``SoftmaxCrossEntropy`` outputs logits; its
     ``output_transform`` is then ``"softmax"`` and ``predict`` returns probabilities (pass
-    ``probabilities=False`` for the logits).
+    ``probabilities=False`` for the logits). With ``SigmoidBinaryCrossEntropy`` it is
+    ``"sigmoid"``: each output's probability ``1 / (1 + e^-z)``, by the stable two-branch sigmoid.
     """
     _check_batch_size(batch_size, "predict")
     x = np.asarray(x)
@@ -530,6 +581,9 @@ def predict(
         outputs = np.concatenate([model(x[start : start + step]) for start in _batches(len(x), batch_size)])
     finally:
         model.train(was_training)
-    if probabilities and getattr(model, "output_transform", None) == "softmax":
+    transform = getattr(model, "output_transform", None) if probabilities else None
+    if transform == "softmax":
         outputs = softmax_forward(outputs)
+    elif transform == "sigmoid":
+        outputs = sigmoid_forward(outputs)
     return outputs

@@ -83,3 +83,20 @@ def sizes(text: str) -> tuple[int, ...]:
             f"expected comma-separated positive sizes like 256,128, got {text!r}"
         )
     return values
+
+
+#: ``--task``'s values and the names a run records (the older spellings are still taken).
+TASK_NAMES = {
+    "auto": "auto",
+    "classify": "classification",
+    "regress": "regression",
+    "classification": "classification",
+    "regression": "regression",
+}
+
+
+def task(text: str) -> str:
+    """``auto``, ``classify`` or ``regress``, as the name a run records (``classification``, ...)."""
+    if text not in TASK_NAMES:
+        raise argparse.ArgumentTypeError(f"expected auto, classify or regress, got {text!r}")
+    return TASK_NAMES[text]

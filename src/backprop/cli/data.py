@@ -3,9 +3,14 @@
 Pixel data is always scaled to [0, 1] (8-bit values divided by 255). CSV features are
 standardised with the training split's mean and standard deviation, and so is a regression
 target (``target_mean``, ``target_std``: a target running from 25 to 346 would otherwise make
-the first steps' squared errors overflow). That preprocessing is part of the model: ``train``
-records it in the model file, and ``evaluate`` and ``predict`` apply the recorded one, never
-one recomputed from other data, and turn predicted values back into the target's units.
+the first steps' squared errors overflow). A classification's labels, numbers or names, become
+positions 0..K-1 in ``classes`` (``backprop.targets``). That preprocessing is part of the
+model: ``train`` records it in the model file, and ``evaluate`` and ``predict`` apply the
+recorded one, never one recomputed from other data, turn predicted values back into the
+target's units and class positions back into the labels.
+
+Data files are recorded by their absolute paths, so a run can be evaluated, reported on and
+resumed from any directory.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, targets
+from ..paths import file_problem
 from .errors import UserError
 
 DATASET_HELP = "digits (embedded, default), mnist, csv:PATH or idx:IMAGES,LABELS"
@@ -36,7 +42,7 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    outputs: int
+    outputs: int  # the network's output units (1 logit for two classes)
     preprocessing: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     data_dir: str | None = None  # where MNIST was read from, so evaluate/report find it again
@@ -46,12 +52,17 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
+    @property
+    def classes(self) -> list[Any] | None:
+        """The original labels of the class positions 0..K-1, or None where they are 0..K-1 themselves."""
+        return self.preprocessing.get("classes")
 
-def pixels(images: np.ndarray) -> np.ndarray:
+
+def pixels(images: np.ndarray, where: str = "the pixel data") -> np.ndarray:
     """8-bit images to floats in [0, 1]: ``backprop.images.pixels``, which the web page shares."""
     from ..images import pixels as library_pixels
 
-    return library_pixels(images)
+    return library_pixels(images, where)
 
 
 def preprocess(x: np.ndarray, preprocessing: dict[str, Any], dtype: np.dtype) -> np.ndarray:
@@ -110,14 +121,16 @@ def load(
         "dtype": dtype,
         "input_shape": input_shape,
     }
+    task = task_of(task)
     try:
         if spec == "digits":
-            x, y = datasets.load_digits(dtype=np.float64)
+            x, labels = datasets.load_digits(dtype=np.float64)
+            y, preprocessing = _pixel_classes(labels, preprocessing, spec)
             return _split(
                 x=x,
                 y=y,
                 task="classification",
-                preprocessing={} if preprocessing is None else preprocessing,
+                preprocessing=preprocessing,
                 note="scikit-learn's 1,797 8x8 digits",
                 **split,
             )
@@ -136,11 +149,12 @@ def load(
                 )
             if images.ndim == 3:
                 images = images[:, None]
+            y, preprocessing = _pixel_classes(labels, preprocessing, paths[1])
             return _split(
-                x=pixels(images),
-                y=labels.astype(np.int64),
+                x=pixels(images, paths[0]),
+                y=y,
                 task="classification",
-                preprocessing={} if preprocessing is None else preprocessing,
+                preprocessing=preprocessing,
                 note=f"{len(images)} samples from IDX files",
                 **split,
             )
@@ -154,6 +168,31 @@ def load(
     raise UserError(f"unknown --dataset {spec!r}; choose {DATASET_HELP}")
 
 
+TASKS = {"auto": "auto", "classify": "classification", "regress": "regression"}
+#: The spellings of ``--task`` before it was ``classify|regress``, kept in older checkpoints.
+TASK_ALIASES = {"classification": "classification", "regression": "regression"}
+
+
+def task_of(option: str) -> str:
+    """``--task``'s value as ``"auto"``, ``"classification"`` or ``"regression"``."""
+    return TASKS.get(option) or TASK_ALIASES[option]
+
+
+def absolute_spec(spec: str) -> str:
+    """``spec`` with its data files as absolute paths (``csv:data.csv`` -> ``csv:/home/me/data.csv``).
+
+    The record and the checkpoint keep this form, so that ``evaluate``, ``report`` and
+    ``--resume`` find the files from any directory.
+    """
+    if spec.startswith("csv:") and spec[4:]:
+        return "csv:" + os.path.abspath(spec[4:])
+    if spec.startswith("idx:"):
+        paths = spec[4:].split(",")
+        if len(paths) == 2 and all(paths):
+            return "idx:" + ",".join(os.path.abspath(path) for path in paths)
+    return spec
+
+
 def recorded_data_dir(given: str | None, record: dict[str, Any], run: str) -> tuple[str | None, str]:
     """``--data-dir`` if given, else the directory ``train`` read MNIST from; and which it was."""
     if given is not None or record.get("data_dir") is None:
@@ -162,13 +201,12 @@ def recorded_data_dir(given: str | None, record: dict[str, Any], run: str) -> tu
 
 
 def _check_file(spec: str, path: str) -> None:
-    """A data file named in ``--dataset`` must be a file: say so before ``open`` says Errno 21."""
+    """A data file named in ``--dataset`` must be a readable file: say what it is instead."""
     if not path:
         raise UserError(f"--dataset {spec}: expected a file name after the colon, got {spec!r}")
-    if Path(path).is_dir():
-        raise UserError(f"--dataset {spec}: {path} is a directory, expected a file")
-    if not Path(path).exists():
-        raise UserError(f"--dataset {spec}: no such file {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"--dataset {spec}: {path} {problem}")
 
 
 def _mnist(
@@ -238,24 +276,100 @@ def _csv(
 ) -> Dataset:
     _check_file(split["spec"], path)
     column: str | int = -1 if target is None else (int(target) if target.lstrip("-").isdigit() else target)
-    x, t = datasets.load_csv(path, column, dtype=np.float64, target_dtype=np.float64)
-    whole = bool(np.all(t == np.round(t)))
-    if task == "auto":
-        task = "classification" if whole and t.min() >= 0 and len(np.unique(t)) <= 100 else "regression"
+    try:
+        x, labels = datasets.load_csv(path, column, dtype=np.float64, target_dtype=str)
+    except ValueError as error:
+        # The library names its own argument; the user typed --target.
+        raise UserError(str(error).replace(f"load_csv({path}): ", f"--target {target}: ", 1)) from None
+    try:
+        numbers: np.ndarray | None = labels.astype(np.float64)
+    except ValueError:
+        numbers = None  # class names
+    if preprocessing is not None and task == "auto":
+        # A recorded preprocessing says what the model learnt: a regression standardised its target.
+        task = "regression" if "target_mean" in preprocessing else "classification"
+    try:
+        task = targets.decide_task(numbers, task)
+    except ValueError as error:
+        raise UserError(
+            f"{path}: --task regress needs numbers in the target column; it holds text ({_text(labels)!r})"
+        ) from error
+    note = f"{len(x)} rows, {x.shape[1]} features from {path}"
+    new_run = preprocessing is None
     if task == "classification":
-        if not whole or t.min() < 0:
-            raise UserError(f"{path}: classification needs class labels 0, 1, 2, ... in the target column")
-        t = t.astype(np.int64)
+        y, preprocessing, described = _classes(labels if numbers is None else numbers, preprocessing, path)
+        note += f"; target: {described}"
     else:
-        t = t.reshape(-1, 1)
-    return _split(
-        x=x,
-        y=t,
-        task=task,
-        preprocessing=preprocessing,
-        note=f"{len(x)} rows, {x.shape[1]} features from {path}",
-        **split,
-    )
+        assert numbers is not None
+        _check_target_range(numbers, path)
+        y = numbers.reshape(-1, 1)
+    return _split(x=x, y=y, task=task, preprocessing=preprocessing, standardise=new_run, note=note, **split)
+
+
+def _text(labels: np.ndarray) -> str:
+    """The first label that is not a number."""
+    for label in labels:
+        try:
+            float(label)
+        except ValueError:
+            return str(label)
+    return ""
+
+
+def _classes(
+    labels: np.ndarray, preprocessing: dict[str, Any] | None, source: str
+) -> tuple[np.ndarray, dict[str, Any] | None, str]:
+    """Labels as positions 0..K-1, the preprocessing that records the classes, and a description.
+
+    A new run (``preprocessing`` None) fits the classes to these labels and returns
+    ``{"classes": [...]}`` for ``_split`` to complete; a recorded preprocessing is kept and its
+    classes (none: labels are 0..K-1 themselves) decode the labels.
+    """
+    try:
+        if preprocessing is None:
+            classes = targets.fit_classes(labels)
+            if len(classes) > targets.MAX_CLASSES and len(classes) > len(labels) // 2:
+                raise ValueError(
+                    f"the target holds {len(classes)} distinct values in {len(labels)} rows, too many to be"
+                    " classes (a class needs rows to learn from); use --task regress"
+                )
+            preprocessing = {"classes": classes}
+        y = targets.encode(labels, preprocessing.get("classes"))
+    except ValueError as error:
+        raise UserError(f"{source}: {error}") from error
+    classes = preprocessing.get("classes")
+    shown = ", ".join(map(str, classes[:10])) + (", ..." if len(classes) > 10 else "") if classes else ""
+    count = len(classes) if classes else int(y.max()) + 1
+    described = f"{count} classes" + (f" ({shown})" if shown else "")
+    return y, preprocessing, described
+
+
+def _pixel_classes(
+    labels: np.ndarray, preprocessing: dict[str, Any] | None, source: str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Image labels as class positions, and the preprocessing: none for the pixels themselves,
+    and the classes unless the labels are 0..K-1 already (MNIST's and the 8x8 digits' are)."""
+    try:
+        if preprocessing is None:
+            classes = targets.fit_classes(labels)
+            preprocessing = {} if classes == list(range(len(classes))) else {"classes": classes}
+        return targets.encode(labels, preprocessing.get("classes")), preprocessing
+    except ValueError as error:
+        raise UserError(f"{source}: {error}") from error
+
+
+#: The largest target magnitude a regression takes: squared errors of larger values (summed
+#: over a data set) overflow float64, whose largest number is 1.8e308.
+MAX_TARGET = 1e150
+
+
+def _check_target_range(values: np.ndarray, path: str) -> None:
+    largest = float(np.max(np.abs(values)))
+    if largest > MAX_TARGET:
+        raise UserError(
+            f"{path}: the target reaches {largest:.3g}; squared errors of values beyond {MAX_TARGET:.0e}"
+            " overflow float64 (its largest number is 1.8e308), so divide the column by a power of ten"
+        )
 
 
 def _check_input_shape(spec: str, x: np.ndarray, input_shape: tuple[int, ...] | None) -> None:
@@ -280,26 +394,35 @@ def _split(
     preprocessing: dict[str, Any] | None,
     note: str,
     input_shape: tuple[int, ...] | None = None,
+    standardise: bool = False,
 ) -> Dataset:
-    """Split ``(x, y)`` and preprocess it; ``preprocessing`` None means: fit one to the training split.
+    """Split ``(x, y)`` and preprocess it with ``preprocessing``, after ``standardise`` adds to it.
 
-    The fitted one standardises every feature, and a regression target too, with the training
-    split's mean and standard deviation (1 where a column is constant).
+    ``standardise`` (a new run on CSV data) fits the standardisation of every feature, and of a
+    regression target too, to the training split's mean and standard deviation (1 where a
+    column is constant). ``y`` holds class positions 0..K-1 (``preprocessing["classes"]`` their
+    labels) or values ``(N, 1)``.
     """
     _check_input_shape(spec, x, input_shape)
+    _check_split(spec, len(x), val_fraction, test_fraction)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = datasets.train_val_test_split(
         x, y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
     )
-    if preprocessing is None:
-        preprocessing = {"mean": x_train.mean(axis=0).tolist(), "std": _spread(x_train).tolist()}
+    if standardise:
+        mean, std = _centre_and_spread(x_train)
+        preprocessing = {**(preprocessing or {}), "mean": mean.tolist(), "std": std.tolist()}
         if task == "regression":
-            mean, std = y_train.mean(axis=0), _spread(y_train)
+            mean, std = _centre_and_spread(y_train)
             preprocessing |= {"target_mean": mean.tolist(), "target_std": std.tolist()}
             note += (
                 f"; target standardised (mean {mean[0]:.4g}, std {std[0]:.4g}): epoch losses in those "
                 "units, the test loss in the target's"
             )
-    outputs = int(y.max()) + 1 if task == "classification" else int(np.prod(y.shape[1:]))
+    if task == "classification":
+        classes = preprocessing.get("classes")
+        outputs = targets.outputs_for(task, len(classes) if classes else int(y.max()) + 1)
+    else:
+        outputs = int(np.prod(y.shape[1:]))
     return Dataset(
         spec,
         task,
@@ -316,7 +439,31 @@ def _split(
     )
 
 
-def _spread(values: np.ndarray) -> np.ndarray:
-    """The standard deviation per column, 1 where a column is constant (nothing to divide by)."""
-    std = values.std(axis=0)
-    return np.where(std > 0, std, 1.0)
+def _check_split(spec: str, n: int, val_fraction: float, test_fraction: float) -> None:
+    """Refuse, in the options' own names, fractions that leave nothing to train on."""
+    if val_fraction + test_fraction >= 1:
+        raise UserError(
+            f"--val-fraction {val_fraction:g} and --test-fraction {test_fraction:g} add up to"
+            f" {val_fraction + test_fraction:g}, leaving nothing to train on; their sum must be below 1"
+        )
+    held_out = sum(max(1, round(f * n)) if f > 0 else 0 for f in (val_fraction, test_fraction))
+    if n - held_out < 1:
+        raise UserError(
+            f"{spec} has {n} samples: --val-fraction {val_fraction:g} and --test-fraction"
+            f" {test_fraction:g} hold out {held_out}, leaving none to train on"
+        )
+
+
+def _centre_and_spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation per column (the deviation 1 where a column is constant).
+
+    Columns of values near 1e300 overflow the sums of the plain formula; for those, both are
+    computed on the column divided by its largest magnitude and scaled back.
+    """
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        scale = np.max(np.abs(values), axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        scaled = values / scale
+        mean, std = scaled.mean(axis=0) * scale, scaled.std(axis=0) * scale
+    return mean, np.where(std > 0, std, 1.0)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import arguments
-from .errors import UserError
+from .errors import UserError, warn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +52,11 @@ def start(args: argparse.Namespace) -> Any:
         ) from error
     parallel = DataParallel(MPI.COMM_WORLD, check_every=args.check_replicas)
     parallel.install_excepthook()
+    if parallel.size == 1:
+        warn(
+            "--distributed: MPI reports one process, so this run trains in one process; start several"
+            " with: mpiexec -n 2 backprop train --distributed ..."
+        )
     return parallel
 
 

@@ -6,8 +6,6 @@ import argparse
 
 import numpy as np
 
-import backprop as bp
-
 from . import data, options
 from .errors import UserError, warn
 from .runs import note_assumptions, open_model
@@ -34,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if record["dataset"] is None and args.dataset is None:
         raise UserError(f"{model_run.path} does not record the data it was trained on; give --dataset")
     hyper = record["hyperparameters"]
-    same = args.dataset in (None, record["dataset"])
+    # The record keeps absolute paths; the user may type the same file as a relative one.
+    same = args.dataset is None or record["dataset"] in (args.dataset, data.absolute_spec(args.dataset))
     spec = record["dataset"] if same else args.dataset
     options.warn_unused_data_options(args, spec)
     data_dir, origin = data.recorded_data_dir(args.data_dir, record, args.model)
@@ -54,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
     check_shape(record, dataset.input_shape, spec)
     known = record.get("outputs")  # a bp.save file has no record of it: bp.evaluate checks then
-    if record["task"] == "classification" and known is not None and len(y) and int(y.max()) >= known:
+    classes = known if known is None or known > 1 else 2  # a binary model has one output
+    numbered = record["task"] == "classification" and model_run.classes is None
+    if numbered and classes is not None and len(y) and int(y.max()) >= classes:
         raise UserError(
-            f"the model knows the classes 0 to {record['outputs'] - 1}, "
-            f"{spec} has labels up to {int(y.max())}"
+            f"the model knows the classes 0 to {classes - 1}, {spec} has labels up to {int(y.max())}"
         )
     if not same and dataset.digest == record.get("data_digest"):
         warn(
@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
             f"does on new data; `backprop evaluate {args.model}` scores its held-out test split"
         )
     note_assumptions(model_run, "evaluate")
-    loss = bp.SoftmaxCrossEntropy() if record["task"] == "classification" else bp.MSELoss()
-    result = score(model, loss, x, y, record["preprocessing"])
+    result = score(model, model_run.loss(), x, y, record["preprocessing"])
     part = "test split" if same else "all samples"
     print(
         "  ".join(f"{key} {value:.4f}" for key, value in result.items())

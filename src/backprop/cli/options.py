@@ -19,6 +19,11 @@ DEFAULT_MOMENTUM = 0.9
 # diabetes table (tests/test_cli.py), these reach about the test error of least squares.
 REGRESSION_LR = 0.01
 REGRESSION_PATIENCE = 10
+# The cnn with SGD's 0.1 (momentum 0.9) kills most of its first-layer filters (their ReLU never
+# fires again): 19, 14 and 17 of 32 after 2 epochs (seeds 0-2), 21 after 10, on MNIST's test set
+# split 8,000/2,000. At 0.05 none or one die and the accuracy is higher (0.9740 against 0.9695
+# after 2 epochs, 0.9885 against 0.9850 after 10, seed 0).
+CNN_LR = 0.05
 
 
 def check_train(args: argparse.Namespace) -> None:
@@ -60,13 +65,16 @@ def warn_unused_data_options(args: argparse.Namespace, spec: str | None = None) 
 def fill_task_defaults(args: argparse.Namespace, task: str, validation: bool) -> str:
     """Set ``--lr`` and ``--patience`` where the user left them out; return a note on what was set.
 
-    Classification keeps SGD's 0.1 (Adam's 0.001) and no early stopping; a regression with SGD
-    gets ``REGRESSION_LR``, and with a validation split ``REGRESSION_PATIENCE``.
+    Classification keeps SGD's 0.1 (``CNN_LR`` for the cnn; Adam's 0.001) and no early stopping;
+    a regression with SGD gets ``REGRESSION_LR``, and with a validation split ``REGRESSION_PATIENCE``.
     """
     chosen = []
     regression_sgd = task == "regression" and args.optimizer == "sgd"
     if args.lr is None:
-        args.lr = REGRESSION_LR if regression_sgd else (0.1 if args.optimizer == "sgd" else 1e-3)
+        if args.optimizer != "sgd":
+            args.lr = 1e-3
+        else:
+            args.lr = REGRESSION_LR if regression_sgd else (CNN_LR if args.model == "cnn" else 0.1)
         if regression_sgd:
             chosen.append(f"--lr {args.lr}")
     if args.patience is None and task == "regression" and validation:

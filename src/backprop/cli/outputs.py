@@ -14,7 +14,9 @@ import numpy as np
 
 import backprop as bp
 
+from ..activity import dead_units
 from ..files import atomic_write
+from ..targets import class_probabilities
 from .data import Dataset
 
 
@@ -25,8 +27,18 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
         file.write("\n")
 
 
-def write_plots(folder: Path, model: bp.Layer, history: dict[str, Any], dataset: Dataset) -> list[Path]:
-    """Draw every figure that fits the run; return the paths written."""
+def write_plots(
+    folder: Path,
+    model: bp.Layer,
+    history: dict[str, Any],
+    dataset: Dataset,
+    dead: np.ndarray | str | None = "find",
+) -> list[Path]:
+    """Draw every figure that fits the run; return the paths written.
+
+    ``dead`` marks the first layer's dead ReLU units in ``weights.png``: ``dead_units``'s mask,
+    None for none to mark, or ``"find"`` (the default) to find them on the test split.
+    """
     from .. import plots
 
     written = [plots.plot_history(history, folder / "curves.png")]
@@ -34,11 +46,17 @@ def write_plots(folder: Path, model: bp.Layer, history: dict[str, Any], dataset:
     if first is not None and first.ndim in (2, 4):
         shape = dataset.input_shape[-2:] if len(dataset.input_shape) == 3 else None
         if first.ndim == 4 or shape is not None or int(np.sqrt(first.shape[1])) ** 2 == first.shape[1]:
-            written.append(plots.plot_first_layer_weights(first, folder / "weights.png", image_shape=shape))
+            if isinstance(dead, str):
+                dead = dead_units(model, dataset.x_test) if len(dataset.x_test) else None
+            written.append(
+                plots.plot_first_layer_weights(first, folder / "weights.png", image_shape=shape, dead=dead)
+            )
     if dataset.task == "classification":
-        probabilities = bp.predict(model, dataset.x_test)
+        probabilities = class_probabilities(bp.predict(model, dataset.x_test), model.output_transform)
         predictions = probabilities.argmax(axis=1)
-        written.append(plots.plot_confusion_matrix(dataset.y_test, predictions, folder / "confusion.png"))
+        names = None if dataset.classes is None else [str(label) for label in dataset.classes]
+        confusion = folder / "confusion.png"
+        written.append(plots.plot_confusion_matrix(dataset.y_test, predictions, confusion, class_names=names))
         if len(dataset.input_shape) == 3:
             written.append(
                 plots.plot_misclassified(

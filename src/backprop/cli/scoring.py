@@ -14,6 +14,7 @@ import numpy as np
 
 import backprop as bp
 
+from ..targets import network_targets
 from .data import restore_targets
 
 
@@ -31,6 +32,6 @@ def score(
     the regression path predicts the whole set on every rank, which gives every rank the same.
     """
     if "target_mean" not in preprocessing:
-        return bp.evaluate(model, loss, x, y, distributed=distributed)
+        return bp.evaluate(model, loss, x, network_targets(loss, y, x.dtype), distributed=distributed)
     predictions = restore_targets(bp.predict(model, x).astype(np.float64), preprocessing)
     return {"loss": loss(predictions, restore_targets(np.asarray(y, np.float64), preprocessing))}

@@ -10,9 +10,12 @@ bias-free one is ``backprop example digits``) on the embedded 8x8 digits. The ru
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +23,18 @@ import numpy as np
 
 import backprop as bp
 
-from .. import architectures
+from .. import architectures, targets
+from ..activity import dead_units
+from ..paths import file_problem, folder_problem
+from ..training import CheckpointError
 from . import arguments, data, distributed, options
-from .errors import UserError
+from .errors import UserError, warn
 from .outputs import write_json, write_plots
 from .runfolder import RunFolder
 from .scoring import score
 
 CHECKPOINT = "checkpoint.safetensors"
+MODEL = "model.safetensors"
 #: The options recorded as a model's hyper-parameters (with the learning rate actually used).
 HYPERPARAMETERS = (
     "model",
@@ -47,6 +54,8 @@ HYPERPARAMETERS = (
 )
 #: The options that make a run what it is: saved in its checkpoint, restored by --resume.
 CONFIG_KEYS = ("dataset", "data_dir", "target", "task", *HYPERPARAMETERS, "lr", "checkpoint_every")
+#: What the run writes, also saved and restored; --resume may add them, not take them away.
+OUTPUT_KEYS = ("no_plots",)
 DEFAULTS: dict[str, Any] = {}
 
 
@@ -65,9 +74,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", help="csv: the target column, a name or an index (default: the last)")
     parser.add_argument(
         "--task",
-        choices=("auto", "classification", "regression"),
+        type=arguments.task,
         default="auto",
-        help="csv: what the target is (default: classes if it holds small whole numbers)",
+        metavar="{auto,classify,regress}",
+        help="csv: what the target column is: classes (numbers or names) or values to fit (default auto: "
+        f"classes when it holds text, or whole numbers with at most {targets.MAX_CLASSES} distinct values)",
     )
     parser.add_argument(
         "--model",
@@ -94,7 +105,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lr",
         type=arguments.positive_float,
-        help="learning rate (default 0.1 for sgd, 0.01 for sgd on a regression, 0.001 for adam)",
+        help=f"learning rate (default 0.1 for sgd, {options.CNN_LR} for the cnn with sgd, 0.01 for sgd on a "
+        "regression, 0.001 for adam)",
     )
     parser.add_argument(
         "--momentum", type=arguments.fraction, help=f"sgd momentum (default {options.DEFAULT_MOMENTUM})"
@@ -130,6 +142,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", help="run folder (default runs/<timestamp>)")
     parser.add_argument(
+        "--overwrite", action="store_true", help="let --out name a folder that holds a run, and replace it"
+    )
+    parser.add_argument(
         "--checkpoint-every",
         type=arguments.positive_int,
         help="also write RUN/checkpoint.safetensors every N steps (it is always written after each epoch)",
@@ -143,7 +158,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
     parser.set_defaults(run=run)
-    DEFAULTS.update({key: parser.get_default(key) for key in CONFIG_KEYS})
+    DEFAULTS.update({key: parser.get_default(key) for key in (*CONFIG_KEYS, *OUTPUT_KEYS)})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,11 +166,13 @@ def run(args: argparse.Namespace) -> int:
     with distributed.abort_on_failure(parallel):
         resuming = args.resume is not None
         if resuming:
+            if args.overwrite:
+                raise UserError("--overwrite starts a new run and --resume continues one; give one of them")
             args = _resumed_arguments(args)
         else:
             options.check_train(args)
-        folder = RunFolder(args.resume if resuming else args.out)
-        with folder.removed_on_failure():
+        folder = RunFolder(args.resume if resuming else args.out, overwrite=args.overwrite, resuming=resuming)
+        with folder.guarded():
             return _train(args, folder, parallel, resuming)
 
 
@@ -183,7 +200,7 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
         )
     except ValueError as error:
         raise UserError(str(error)) from error
-    loss = bp.SoftmaxCrossEntropy() if dataset.task == "classification" else bp.MSELoss()
+    loss = targets.loss_for(dataset.task, dataset.outputs)
     lr = args.lr
     if args.optimizer == "sgd":
         optimizer = bp.SGD(model, lr, momentum=args.momentum, weight_decay=args.weight_decay)
@@ -200,10 +217,12 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
         f"data: {dataset.note}; {len(dataset.x_train)} train, {len(dataset.x_val)} validation, "
         f"{len(dataset.x_test)} test"
     )
-    say(f"model: {model}")
+    say(f"model: {model}  (loss {type(loss).__name__})")
     if task_defaults:
         say(task_defaults)
-    validation = (dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    validation = (
+        (dataset.x_val, targets.network_targets(loss, dataset.y_val, dtype)) if len(dataset.x_val) else None
+    )
     # The folder is made now: the first checkpoint is written at the end of the first epoch.
     out = distributed.on_root(parallel, folder.create)
     checkpoint = out / CHECKPOINT
@@ -215,7 +234,7 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
             loss,
             optimizer,
             dataset.x_train,
-            dataset.y_train,
+            targets.network_targets(loss, dataset.y_train, dtype),
             epochs=args.epochs,
             batch_size=args.batch_size,
             validation_data=validation,
@@ -225,41 +244,50 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
             schedule=schedule,
             checkpoint=checkpoint,
             checkpoint_every=args.checkpoint_every,
-            checkpoint_metadata={
-                "config": {key: getattr(args, key) for key in CONFIG_KEYS},
-                "preprocessing": dataset.preprocessing,
-            },
+            checkpoint_metadata={"config": _config(args, dataset), "preprocessing": dataset.preprocessing},
             resume=checkpoint if resuming else None,
             distributed=parallel,
         )
     except bp.DivergenceError as error:
         raise UserError(str(error)) from error
+    except CheckpointError as error:
+        raise UserError(str(error)) from error
     except bp.TrainingInterrupted as stop:
+        code = 128 + stop.signal
         if not distributed.is_root(parallel):
-            return 130
+            return code
+        what = "terminated (SIGTERM)" if stop.signal == signal.SIGTERM else "interrupted"
         if stop.checkpoint is None:
             print(f"backprop: {stop}", file=sys.stderr)
         else:
             print(
-                f"backprop: interrupted; the state is in {stop.checkpoint}. Resume with: backprop train"
+                f"backprop: {what}; the state is in {stop.checkpoint}. Resume with: backprop train"
                 f" --resume {shlex.quote(str(out))}{distributed.resume_hint(parallel)}",
                 file=sys.stderr,
             )
-        return 130
+        return code
     except ValueError as error:
         # Data the library refused before the first step, or a checkpoint it cannot resume from.
         raise UserError(str(error)) from error
+    if checkpoint.exists():
+        folder.keep()  # the trained weights are on disk: from here on nothing removes the run
     test = score(model, loss, dataset.x_test, dataset.y_test, dataset.preprocessing, distributed=parallel)
     if not distributed.is_root(parallel):
         return 0
     if history.stop_reason:
         say(history.stop_reason)
+    dead = dead_units(model, dataset.x_test) if len(dataset.x_test) else None
+    if dead is not None and dead.any():
+        say(
+            f"note: {int(dead.sum())} of {len(dead)} first-layer units are dead: their ReLU fires on no"
+            " test sample, so they get no gradient and no longer learn (weights.png marks them)"
+        )
 
     hyper = {key: getattr(args, key) for key in HYPERPARAMETERS}
     hyper["lr"] = lr
     hyper["hidden"] = list(args.hidden) if args.hidden else None
     metadata = {
-        "dataset": args.dataset,
+        "dataset": data.absolute_spec(args.dataset),
         "target": args.target,
         "task": dataset.task,
         "input_shape": list(dataset.input_shape),
@@ -270,7 +298,9 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
         "loss": type(loss).__name__,
         "hyperparameters": hyper,
     }
-    bp.save(model, out / "model.safetensors", metadata=metadata)
+    resume = f"backprop train --resume {shlex.quote(str(out))}"
+    _write(out / MODEL, lambda path: bp.save(model, path, metadata=metadata), checkpoint, resume)
+    folder.keep()
     metrics = {f"test_{key}": value for key, value in test.items()} | {
         "history": {key: values for key, values in history.items() if values},
         "epochs_run": history.epochs_run,
@@ -282,18 +312,48 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
             "validation": len(dataset.x_val),
             "test": len(dataset.x_test),
         },
-        "dataset": args.dataset,
+        "dataset": data.absolute_spec(args.dataset),
         "seed": args.seed,
         "world_size": distributed.world_size(parallel),
+        "dead_first_layer_units": None if dead is None else int(dead.sum()),
         "hyperparameters": hyper,
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "backprop": bp.__version__},
     }
-    write_json(out / "metrics.json", metrics)
+    _write(out / "metrics.json", lambda path: write_json(path, metrics), checkpoint, resume)
     if not args.no_plots:
-        write_plots(out, model, history, dataset)
+        try:
+            write_plots(out, model, history, dataset, dead=dead)
+        except OSError as error:
+            warn(
+                f"could not draw the figures ({error.strerror or error}); the model and the metrics are"
+                f" written, and `backprop report {shlex.quote(str(out))}` draws the figures later"
+            )
     result = "  ".join(f"test {key} {value:.4f}" for key, value in test.items())
     print(f"{result}  ({history.seconds:.1f}s)  -> {out}")
     return 0
+
+
+def _config(args: argparse.Namespace, dataset: data.Dataset) -> dict[str, Any]:
+    """The options ``--resume`` restores, with the data found by absolute paths from any directory."""
+    config = {key: getattr(args, key) for key in (*CONFIG_KEYS, *OUTPUT_KEYS)}
+    config["dataset"] = data.absolute_spec(args.dataset)
+    if dataset.data_dir is not None:
+        config["data_dir"] = dataset.data_dir  # where MNIST was found (already absolute)
+    elif args.data_dir is not None:
+        config["data_dir"] = os.path.abspath(args.data_dir)
+    return config
+
+
+def _write(path: Path, write: Callable[[Path], None], checkpoint: Path, resume: str) -> None:
+    """Write one of the run's results; a failure says where the trained weights are and how to finish."""
+    try:
+        write(path)
+    except OSError as error:
+        kept = f"the trained weights are in {checkpoint}" if checkpoint.exists() else "nothing else was lost"
+        raise UserError(
+            f"could not write {path} ({error.strerror or error}); {kept}: make room, then `{resume}`"
+            " writes the model, the metrics and the figures"
+        ) from error
 
 
 def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
@@ -305,18 +365,23 @@ def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
     if given:
         options = ", ".join("--" + key.replace("_", "-") for key in given)
         raise UserError(f"--resume continues {folder} with its saved configuration; leave out {options}")
+    problem = folder_problem(folder)
+    if problem is not None:
+        raise UserError(f"--resume {folder}: {problem.replace('no such folder', 'no such run folder')}")
     path = folder / CHECKPOINT
-    if not folder.is_dir():
-        raise UserError(f"--resume {folder}: no such run folder")
     if (folder / "metrics.json").exists():
         raise UserError(f"--resume {folder}: this run already finished (its metrics.json is written)")
-    if not path.exists():
+    problem = file_problem(path)
+    if problem == "no such file":
         raise UserError(
             f"--resume {folder}: no {CHECKPOINT} to resume from (train writes one after every epoch)"
         )
+    if problem is not None:
+        raise UserError(f"--resume {folder}: {path} {problem}")
     try:
         saved = bp.read_checkpoint(path).metadata
         config = {key: saved["config"][key] for key in CONFIG_KEYS}
+        outputs = {key: saved["config"].get(key, DEFAULTS[key]) for key in OUTPUT_KEYS}
         preprocessing = saved["preprocessing"]
     except (KeyError, TypeError) as error:
         raise UserError(f"{path}: not a checkpoint written by backprop train (no {error} in it)") from error
@@ -325,6 +390,9 @@ def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
     resumed = argparse.Namespace(**vars(args))
     for key, value in config.items():
         setattr(resumed, key, tuple(value) if key == "hidden" and value is not None else value)
+    for key, value in outputs.items():
+        setattr(resumed, key, bool(value) or getattr(args, key))
+    resumed.task = arguments.TASK_NAMES.get(resumed.task, resumed.task)
     resumed.saved_preprocessing = preprocessing
     return resumed
 

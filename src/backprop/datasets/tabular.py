@@ -1,9 +1,11 @@
 """Numeric tables from CSV files: one column is the target, the others are the features.
 
-Every cell must be a finite number in ``float()`` syntax; a cell that is not (text, an empty
-cell, ``nan``, ``inf``) gives a ``ValueError`` naming the file, the line and the column, since
-a NaN read as a number only shows up much later, as a loss that became NaN. Blank lines are
-skipped. Read with the ``csv`` module, so quoted fields work; no pandas needed.
+Every feature cell must be a finite number in ``float()`` syntax; a cell that is not (text, an
+empty cell, ``nan``, ``inf``) gives a ``ValueError`` naming the file, the line and the column,
+since a NaN read as a number only shows up much later, as a loss that became NaN. The target
+column is numbers too, or, with ``target_dtype=str``, text (class names such as ``cat``), where
+an empty cell, ``nan`` and ``inf`` are still refused: they are missing values, not classes.
+Blank lines are skipped. Read with the ``csv`` module, so quoted fields work; no pandas needed.
 """
 
 from __future__ import annotations
@@ -48,16 +50,17 @@ def load_csv(
     dtype : float32 or float64, optional
         dtype of the features; None means the default dtype (float32 unless changed with
         ``backprop.set_default_dtype``).
-    target_dtype : dtype, optional
+    target_dtype : dtype or str, optional
         dtype of the target; None means the features' dtype. Give ``np.int64`` for class
-        labels (each value must then be a whole number).
+        labels (each value must then be a whole number), or ``str`` to keep each target cell
+        as its text (stripped of surrounding spaces), for class names.
 
     Returns
     -------
     features : numpy.ndarray
         Shape ``(N, D)``: every column but the target, in file order.
     target : numpy.ndarray
-        Shape ``(N,)``.
+        Shape ``(N,)``; a unicode string array with ``target_dtype=str``.
 
     Raises
     ------
@@ -69,7 +72,9 @@ def load_csv(
     """
     path = Path(path)
     dtype = resolve_dtype(dtype, "load_csv")
-    target_dtype = dtype if target_dtype is None else np.dtype(target_dtype)
+    as_text = target_dtype is str or (target_dtype is not None and np.dtype(target_dtype).kind == "U")
+    if not as_text:
+        target_dtype = dtype if target_dtype is None else np.dtype(target_dtype)
     if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
         raise TypeError(
             f"load_csv({path}): target must be a column name or index, got {target!r}"
@@ -77,45 +82,39 @@ def load_csv(
 
     with open(path, encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file, delimiter=delimiter)
-        rows = _rows(path, reader)
-        names: list[str] | None = None
-        if header:
-            first = next(rows, None)
-            if first is None:
-                raise ValueError(f"{path}: the file is empty; expected a header line")
-            names = [cell.strip() for cell in first[1]]
-        values: list[list[float]] = []
-        width = len(names) if names is not None else None
-        for line, row in rows:
-            if width is None:
-                width = len(row)
-            if len(row) != width:
-                raise ValueError(
-                    f"{path}, line {line}: expected {width} fields, found {len(row)}"
-                )
-            try:
-                numbers = [float(cell) for cell in row]
-            except ValueError:
-                column = next(i for i, cell in enumerate(row) if not _is_number(cell))
-                raise ValueError(
-                    f"{path}, line {line}, column {_column_name(names, column)}: "
-                    f"expected a number, found {row[column]!r}"
-                ) from None
-            if not all(map(math.isfinite, numbers)):
-                column = next(i for i, number in enumerate(numbers) if not math.isfinite(number))
-                raise ValueError(
-                    f"{path}, line {line}, column {_column_name(names, column)}: "
-                    f"expected a finite number, found {row[column]!r}"
-                )
-            values.append(numbers)
-
+        rows = list(_rows(path, reader))
+    names: list[str] | None = None
+    if header:
+        if not rows:
+            raise ValueError(f"{path}: the file is empty; expected a header line")
+        names = [cell.strip() for cell in rows[0][1]]
+        rows = rows[1:]
+    width = len(names) if names is not None else (len(rows[0][1]) if rows else None)
     if width is None:
         raise ValueError(f"{path}: the file holds no rows")
     column = _target_index(path, target, names, width)
-    if not values:
+    if not rows:
         raise ValueError(f"{path}: the file holds a header but no data rows")
+    values: list[list[float]] = []
+    labels: list[str] = []
+    for line, row in rows:
+        if len(row) != width:
+            raise ValueError(f"{path}, line {line}: expected {width} fields, found {len(row)}")
+        if as_text:
+            label = row[column].strip()
+            if not label or (_is_number(label) and not math.isfinite(float(label))):
+                raise ValueError(
+                    f"{path}, line {line}, column {_column_name(names, column)}: the target is "
+                    f"{row[column]!r}, a missing value; expected a number or a class name"
+                )
+            labels.append(label)
+            row = [*row[:column], "0", *row[column + 1 :]]
+        values.append(_numbers(path, line, row, names))
+
     table = np.array(values, dtype=np.float64)
     features = np.delete(table, column, axis=1).astype(dtype)
+    if as_text:
+        return features, np.array(labels, dtype=str)
     target_values = table[:, column]
     if np.issubdtype(target_dtype, np.integer):
         whole = np.isfinite(target_values) & (target_values == np.round(target_values))
@@ -127,6 +126,25 @@ def load_csv(
                 f"{bad[0] + 1}"
             )
     return features, target_values.astype(target_dtype)
+
+
+def _numbers(path: Path, line: int, row: list[str], names: list[str] | None) -> list[float]:
+    """The row's cells as finite floats, or a ValueError naming the line and the column."""
+    try:
+        numbers = [float(cell) for cell in row]
+    except ValueError:
+        column = next(i for i, cell in enumerate(row) if not _is_number(cell))
+        raise ValueError(
+            f"{path}, line {line}, column {_column_name(names, column)}: "
+            f"expected a number, found {row[column]!r}"
+        ) from None
+    if not all(map(math.isfinite, numbers)):
+        column = next(i for i, number in enumerate(numbers) if not math.isfinite(number))
+        raise ValueError(
+            f"{path}, line {line}, column {_column_name(names, column)}: "
+            f"expected a finite number, found {row[column]!r}"
+        )
+    return numbers
 
 
 def _rows(path: Path, reader: Any) -> Iterator[tuple[int, list[str]]]:
