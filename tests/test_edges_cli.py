@@ -27,6 +27,7 @@ import pytest
 
 import backprop as bp
 import backprop.cli.train as train_command
+import backprop.images
 from backprop import plots, runs
 from backprop.activity import dead_units
 from backprop.cli import main as command_line
@@ -449,3 +450,24 @@ def test_a_two_class_image_model_answers_in_its_labels_in_predict_and_on_the_pag
     answer = page.answer(np.kron(sevens[0] / 255.0, np.ones((4, 4))))
     assert answer["label"] == 7 and len(answer["probabilities"]) == 2
     assert abs(sum(answer["probabilities"]) - 1) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "read",
+    [bp.load, bp.read_checkpoint, bp.io.load_metadata, bp.datasets.load_idx,
+     lambda path: bp.datasets.load_csv(path, -1), bp.images.read_image],
+    ids=["load", "read_checkpoint", "load_metadata", "load_idx", "load_csv", "read_image"],
+)
+def test_every_reader_says_what_a_path_is_instead_of_hanging_or_misnaming_it(tmp_path, read):
+    """Before: a FIFO made bp.load, load_csv and load_idx wait for ever; a folder was "No such device"
+    or "Errno 21"; a symbolic-link loop was "no such file"."""
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    os.symlink("loop-b", tmp_path / "loop-a")
+    os.symlink("loop-a", tmp_path / "loop-b")
+    for name, words in [("pipe", "is a FIFO (named pipe), not a file"), ("folder", "is a folder, not a file"),
+                        ("loop-a", "is a symbolic-link loop")]:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            read(tmp_path / name)
+    with pytest.raises((FileNotFoundError, ValueError), match="no such"):
+        read(tmp_path / "missing")

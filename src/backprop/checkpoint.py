@@ -29,6 +29,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from .files import atomic_write, write_safetensors
+from .paths import check_readable_file
 from .state import History, TrainState
 
 FORMAT = "backprop-checkpoint"
@@ -120,8 +121,13 @@ def save_checkpoint(
 
 
 def read_checkpoint(path: PathLike) -> Checkpoint:
-    """Read and parse the checkpoint at ``path``; ValueError (naming the file) if it is not one."""
+    """Read and parse the checkpoint at ``path``; ValueError (naming the file) if it is not one.
+
+    FileNotFoundError when nothing is there; a folder, a FIFO or an unreadable file is a
+    ValueError saying which, before safetensors opens it.
+    """
     name = os.fspath(path)
+    check_readable_file(name, "checkpoint")
     try:
         with safe_open(name, framework="np") as file:
             header = file.metadata() or {}

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from .paths import file_problem
+
 __all__ = [
     "MAX_JPEG_PIXELS",
     "MAX_PIXELS",
@@ -249,8 +251,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    problem = file_problem(path)
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
     with warnings.catch_warnings():
         # Pillow warns from 89 MP on; the limits checked here before decoding decide instead.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

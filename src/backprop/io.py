@@ -38,6 +38,7 @@ from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
 from .model import Sequential
+from .paths import check_readable_file
 
 FORMAT = "backprop"
 FORMAT_VERSION = "1"
@@ -199,9 +200,12 @@ def _open(path: PathLike) -> Iterator[tuple[Any, dict[str, str]]]:
     """Open ``path`` with safetensors and check it is a backprop file of a version we read.
 
     Yields the open file and its metadata. safetensors' own errors (bad header, truncated
-    data) and OS errors become one ValueError that names the file.
+    data) and OS errors become one ValueError that names the file; a path that is not a
+    readable regular file is refused before safetensors opens it (it would wait for ever on a
+    FIFO, and call a folder "No such device").
     """
     name = os.fspath(path)
+    check_readable_file(name)
     try:
         with safe_open(name, framework="np") as file:
             header = file.metadata() or {}

@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["file_problem", "folder_problem"]
+__all__ = ["check_readable_file", "file_problem", "folder_problem"]
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -50,6 +50,16 @@ def file_problem(path: str | os.PathLike[str]) -> str | None:
         return f"cannot be opened ({error.strerror or error})"
     os.close(descriptor)
     return None
+
+
+def check_readable_file(path: str | os.PathLike[str], noun: str = "file") -> None:
+    """Raise unless ``path`` is a regular file this user can read: FileNotFoundError ("NAME: no such
+    file", ``noun`` in place of "file") when nothing is there, ValueError naming what it is else."""
+    problem = file_problem(path)
+    if problem == "no such file":
+        raise FileNotFoundError(f"{os.fspath(path)}: no such {noun}")
+    if problem is not None:
+        raise ValueError(f"{os.fspath(path)}: {problem}")
 
 
 def folder_problem(path: str | os.PathLike[str]) -> str | None:

@@ -20,6 +20,7 @@ import numpy as np
 import backprop as bp
 
 from .. import images
+from ..paths import file_problem
 from ..runs import Run
 from . import arguments, data
 from .errors import UserError
@@ -68,10 +69,9 @@ def read_samples(path: Path, model_run: Run) -> np.ndarray:
     a real number, and an empty array are each refused with one line naming the file.
     """
     shape = model_run.input_shape
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; give image files (PNG/JPEG) or .npy arrays")
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"{path}: {problem}; give image files (PNG/JPEG) or .npy arrays")
     if path.suffix.lower() == ".npy":
         array = _npy_samples(path, model_run)
         for candidate in (shape, shape[1:] if len(shape) == 3 and shape[0] == 1 else None):

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..files import atomic_write
+from ..paths import check_readable_file
 
 __all__ = ["load_idx", "save_idx"]
 
@@ -71,12 +72,14 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not IDX (the magic number's first two bytes are not zero, the type
-        code is unknown, the rank is 0), if the data is shorter or longer than the header
-        says, or if a gzip stream is corrupt. The message names the file, what the header
+        If ``path`` is not a readable regular file (a folder, a FIFO, a link loop), if the file
+        is not IDX (the magic number's first two bytes are not zero, the type code is unknown,
+        the rank is 0), if the data is shorter or longer than the header says, or if a gzip
+        stream is corrupt. The message names the file, what the header
         promised and what was found.
     """
     path = Path(path)
+    check_readable_file(path)  # before open: a FIFO would block it for ever
     with open(path, "rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)

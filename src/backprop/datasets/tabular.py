@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..dtypes import resolve_dtype
+from ..paths import check_readable_file
 
 __all__ = ["load_csv"]
 
@@ -67,6 +68,7 @@ def load_csv(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
+        If ``path`` is not a readable regular file (a folder, a FIFO, a link loop).
         If a cell is not a finite number, a row has the wrong number of fields, the file holds no
         data, or ``target`` names no column (the message lists the columns there are).
     """
@@ -80,6 +82,7 @@ def load_csv(
             f"load_csv({path}): target must be a column name or index, got {target!r}"
         )
 
+    check_readable_file(path)  # before open: a FIFO would block it for ever
     with open(path, encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file, delimiter=delimiter)
         rows = list(_rows(path, reader))
