@@ -19,6 +19,7 @@ import distributed_fit
 import numpy as np
 import pytest
 import safetensors.numpy
+from conftest import skip_or_fail_in_ci
 
 import backprop as bp
 from backprop.cli import main
@@ -27,7 +28,8 @@ from backprop.distributed import shard_bounds
 HERE = Path(__file__).parent
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
 BACKPROP = Path(sys.executable).with_name("backprop")
-pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="needs the mpi extra: pip install -e '.[mpi]'")
+if not MPIEXEC.exists():
+    skip_or_fail_in_ci(f"no {MPIEXEC}: needs the mpi extra (pip install -e '.[mpi]')")
 
 
 def mpiexec(*command: str, timeout: float = 60, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -471,3 +471,11 @@ def test_every_reader_says_what_a_path_is_instead_of_hanging_or_misnaming_it(tmp
             read(tmp_path / name)
     with pytest.raises((FileNotFoundError, ValueError), match="no such"):
         read(tmp_path / "missing")
+
+
+def test_the_readmes_example_image_reads_as_a_seven(tmp_path):
+    """README: ``backprop predict RUN examples/seven.png`` (a 7 drawn dark on white, as in a paint program)."""
+    seven = Path(__file__).resolve().parents[1] / "examples" / "seven.png"
+    ok("train", *FAST, "--out", "run", cwd=tmp_path)
+    answer = ok("predict", "run", seven, cwd=tmp_path).stdout
+    assert answer.startswith(f"{seven}: 7 ("), answer

@@ -3,7 +3,8 @@
 `backprop serve` runs as a user starts it, a subprocess on a free port of 127.0.0.1; the
 test draws a 7 with real pointer actions and waits for the page to show a prediction, ten
 bars and the hidden layers' maps. `.ci/run` installs Debian's `chromium` and
-`chromium-driver`; where neither can be had the test skips and says why.
+`chromium-driver`; where neither can be had the test skips and says why, except in CI
+(``BACKPROP_CI=1``), where it fails.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from browser import (
     start_server,
     wait_for_answer,
 )
+from conftest import skip_or_fail_in_ci
 
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
 pytest.importorskip("flask", reason="flask is not installed (pip install -e '.[web]')")
 if missing_browser():
-    pytest.skip(missing_browser(), allow_module_level=True)
+    skip_or_fail_in_ci(missing_browser())
 
 
 @pytest.fixture(scope="module")

@@ -206,7 +206,9 @@ def _check_file(spec: str, path: str) -> None:
         raise UserError(f"--dataset {spec}: expected a file name after the colon, got {spec!r}")
     problem = file_problem(path)
     if problem is not None:
-        raise UserError(f"--dataset {spec}: {path} {problem}")
+        # "data.csv is a folder, not a file", but "no such file data.csv"
+        said = f"{path} {problem}" if problem.startswith("is ") else f"{problem} {path}"
+        raise UserError(f"--dataset {spec}: {said}")
 
 
 def _mnist(
