@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import arguments
-from .errors import UserError, warn
+from .errors import Terminated, UserError, warn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +65,8 @@ def start(args: argparse.Namespace) -> Any:
 def abort_on_failure(parallel: Any) -> Iterator[None]:
     """Under ``--distributed``, any error on a rank ends every rank (``MPI_Abort``) with its message.
 
-    A user's mistake keeps its one line (exit status 2), Ctrl-C its 130, a bug its traceback.
+    A user's mistake keeps its one line (exit status 2), Ctrl-C its 130, SIGTERM its 143, a bug
+    its traceback.
     """
     if parallel is None or parallel.size == 1:
         yield
@@ -73,6 +75,8 @@ def abort_on_failure(parallel: Any) -> Iterator[None]:
         yield
     except UserError as error:
         parallel.abort(f"backprop: error: {error}", 2)
+    except Terminated:
+        parallel.abort("backprop: terminated (SIGTERM)", 128 + signal.SIGTERM)
     except KeyboardInterrupt:
         parallel.abort("backprop: interrupted", 130)
     except Exception as error:
