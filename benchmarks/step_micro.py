@@ -5,7 +5,7 @@
 Pinned to one core (``--core``, default 0), one BLAS thread; every pair runs interleaved,
 ``--rounds`` times, and the medians are printed in microseconds.
 
-1. ``fused``: a Linear weight's gradient and SGD step, ordinary (``linear_backward_params``
+1. ``fused``: a Linear weight's gradient and SGD step, ordinary (``linear_weight_grad``
    then ``sgd_update``) against fused (``blas.gemm`` with ``alpha = -eta, beta = 1`` into
    the weight), at the shapes of W1 and W3 and around ``optim.FUSED_MIN_SIZE``.
 2. ``address``: the cost of an array's address for a ctypes call, ``a.ctypes.data`` against
@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 import backprop as bp
 from backprop import blas
-from backprop.layers.linear import linear_backward_params
+from backprop.layers.linear import linear_weight_grad
 from backprop.optim import sgd_update
 
 
@@ -58,7 +58,7 @@ def fused_pair(n: int, o: int, i: int, rounds: int) -> dict[str, float]:
     g, buf = np.empty_like(w), np.empty_like(w)
 
     def ordinary() -> None:
-        linear_backward_params(gy, x, g, None)
+        linear_weight_grad(gy, x, g)
         sgd_update(w, g, None, buf, 0.01)
 
     return compare({"ordinary": ordinary, "fused": lambda: blas.gemm(-0.01, gy, x, 1.0, w, True)}, rounds)

@@ -3,10 +3,11 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/step_pieces.py mlp [--steps 200]
 
 Runs ``steps`` steps of a benchmark workload exactly as ``bp.fit``'s ``train_step`` does
-them (SGD's update fused into the large Linear weights' backward, ``optim.FusedSGDStep``;
-``--unfused`` for ``SGD(fused=False)``), layer by layer, pinned to one core with one BLAS
-thread, and times every piece with ``perf_counter``. Prints milliseconds per step for each
-piece and their sum; the sum is a little above a step inside ``fit`` (the timer calls cost too).
+them (SGD's update fused into the large Linear weights' backward through the hooks
+``SGD.fused_updates`` installs; ``--unfused`` for ``SGD(fused=False)``), layer by layer,
+pinned to one core with one BLAS thread, and times every piece with ``perf_counter``. Prints
+milliseconds per step for each piece and their sum; the sum is a little above a step inside
+``fit`` (the timer calls cost too).
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ def main() -> None:
             seconds[name] += now - clock
         clock = now
 
-    for step in range(args.steps + 1):
+    def run_step(step: int) -> None:
+        nonlocal clock, counting
         counting = step > 0
         clock = time.perf_counter()
-
         index = order[step * b : (step + 1) * b]
         xb, yb = x[index], data.y[index]
         lap("gather the batch")
@@ -65,17 +66,17 @@ def main() -> None:
         loss(h, yb)
         gy = loss.backward()
         lap("loss (value and gradient)")
-        fused = optimizer.fused_step()
         for i in range(len(layers) - 1, first, -1):
-            gy = layers[i].backward(gy) if fused is None else layers[i].backward_update(gy, fused)
+            gy = layers[i].backward(gy)
             lap(f"backward {i} {layers[i]}")
-        if fused is None:
-            layers[first].backward_params(gy)
-        else:
-            layers[first].backward_update(gy, fused, input_grad=False)
+        layers[first].backward(gy, input_grad=False)
         lap(f"backward {first} {layers[first]} (parameters only)")
-        optimizer.step(fused)
-        lap("SGD update (what the backward did not fuse)" if fused else "SGD update")
+        optimizer.step()
+        lap("SGD update (what the backward did not fuse)" if optimizer.fused else "SGD update")
+
+    with optimizer.fused_updates():  # the hooks fit installs
+        for step in range(args.steps + 1):
+            run_step(step)
     total = sum(seconds.values())
     print(f"{args.workload}, batch {b}, {args.steps} steps, load {os.getloadavg()[0]:.1f}: "
           f"{1e3 * total / args.steps:.3f} ms per step")

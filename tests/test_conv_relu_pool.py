@@ -63,7 +63,7 @@ def test_block_gradients_match_finite_differences():
 
 
 def test_block_sets_parameter_gradients_as_training_does():
-    """``backward_params`` (what ``fit`` runs) sets the same weight and bias gradients as ``backward``."""
+    """``backward(gy, input_grad=False)`` (what ``fit`` runs) sets the same gradients as ``backward``."""
     rng = np.random.default_rng(2)
     model = bp.Sequential(bp.Conv2d(1, 3, 3, rng=rng), bp.ReLU(), bp.MaxPool2d(2), bp.Flatten())
     x = rng.standard_normal((2, 1, 6, 6)).astype(np.float32)
@@ -73,7 +73,7 @@ def test_block_sets_parameter_gradients_as_training_does():
     for g in model.grads.values():
         g[...] = np.nan
     model(x)
-    model.backward_params(gy)
+    assert model.backward(gy, input_grad=False) is None
     for name, g in model.grads.items():
         np.testing.assert_array_equal(g, expected[name])
 
@@ -99,16 +99,16 @@ def test_training_reuses_the_blocks_inner_buffers_and_eval_keeps_none():
     kept = y1.copy()
     g1 = model.backward(np.ones_like(y1))
     g1_kept = g1.copy()
-    buffers = {name: id(array) for name, (_, array) in block.conv._scratch_buffers.items()}
+    buffers = {name: id(array) for name, (_, array) in block._scratch._buffers.items()}
     y2 = model(x2)
     model.backward(np.ones_like(y2))
     np.testing.assert_array_equal(y1, kept)
     np.testing.assert_array_equal(g1, g1_kept)
-    assert buffers and buffers == {n: id(a) for n, (_, a) in block.conv._scratch_buffers.items()}
+    assert buffers and buffers == {n: id(a) for n, (_, a) in block._scratch._buffers.items()}
     model.eval()
     fresh = bp.Sequential(bp.Conv2d(1, 3, 3, padding=1, rng=0), bp.ReLU(), bp.MaxPool2d(2)).eval()
     fresh(x1)
-    assert fresh.steps[0].conv._scratch_buffers == {}
+    assert fresh.steps[0]._scratch._buffers == {}
     np.testing.assert_array_equal(model(x1), kept)
 
 
@@ -130,7 +130,7 @@ def test_a_layers_own_backward_after_the_blocks_forward_names_model_backward(mod
     conv, relu, pool = model.layers[:3]
     conv_map, pooled = np.ones((4, 3, 4, 4)), np.ones((4, 3, 2, 2))
     calls = [
-        (conv, conv.backward, conv_map), (conv, conv.backward_params, conv_map),
+        (conv, conv.backward, conv_map), (conv, lambda gy: conv.backward(gy, input_grad=False), conv_map),
         (relu, relu.backward, pooled), (relu, relu.backward, conv_map), (pool, pool.backward, pooled),
     ]
     for layer, backward, gy in calls:
@@ -141,7 +141,7 @@ def test_a_layers_own_backward_after_the_blocks_forward_names_model_backward(mod
         assert "Sequential's Conv2d-ReLU-MaxPool2d block" in message and "call model.backward(gy)" in message
     gy = rng.standard_normal(y.shape)
     model.backward(gy)
-    model.backward_params(gy)
+    model.backward(gy, input_grad=False)
 
 
 def test_the_layers_one_by_one_after_the_block_work_as_on_their_own():
@@ -158,15 +158,17 @@ def test_the_layers_one_by_one_after_the_block_work_as_on_their_own():
     np.testing.assert_array_equal(after_block[1], alone[1])
     for name in alone[2]:
         np.testing.assert_array_equal(after_block[2][name], alone[2][name])
-    # and the converse: the block's backward refuses layers whose last forward was their own
-    with pytest.raises(ValueError, match=r"^ReLU\(\): .*block expected its own forward.*call model\(x\) again"):
-        blocked.backward_params(np.ones((4, 2)))
+    # and the converse: the block keeps its own forward's state, so the layers running one by one
+    # in between change nothing in the model's backward
     blocked(x)
-    blocked.backward(np.ones((4, 2)))
+    expected = blocked.backward(np.ones((4, 2)))
+    blocked(x)
+    one_by_one(blocked.layers[:4], x, gy)
+    np.testing.assert_array_equal(blocked.backward(np.ones((4, 2)), input_grad=True), expected)
 
 
 def test_a_copy_made_between_forward_and_backward_keeps_the_blocks_state():
-    """The blocks are rebuilt when a model is unpickled; its layers' marks and caches come along.
+    """A copy keeps its blocks with their forward's state, and its layers' marks and caches.
 
     That one backward agrees to rounding only: pickle stores the forward's channels-last maps
     C-ordered, and the bias's sum follows the layout. From the next forward on it is exact.

@@ -1,10 +1,11 @@
-"""The SGD update fused into the weight-gradient product inside ``fit`` (``optim.FusedSGDStep``).
+"""The SGD update fused into the weight-gradient product inside ``fit`` (``SGD.fused_updates``).
 
-``fit`` with plain or momentum SGD lets each Linear layer's backward apply
+For the length of ``fit``, plain or momentum SGD installs a hook (``Layer.grad_hooks``) on each
+large Linear weight, and that layer's backward hands the hook the factors of ``(dL/dy)^T x``:
 ``W <- W - eta (dL/dy)^T x`` in one GEMM. These tests show it gives the ordinary step's weights
 (float64, several steps), that it is really taken, that a machine without NumPy's OpenBLAS
-takes the ordinary path, what ``grads`` hold afterwards, and that what reads gradients after
-``fit`` (gradcheck, explain, a user's backward) still works.
+takes the ordinary path, that a fused weight's gradient is visibly absent (None), never stale,
+and that what reads gradients after ``fit`` (gradcheck, explain, a user's backward) still works.
 """
 
 import numpy as np
@@ -124,8 +125,14 @@ def test_without_numpys_openblas_the_ordinary_path_is_taken(momentum, monkeypatc
     ids=["fused-off", "weight-decay", "nesterov", "adam"],
 )
 def test_rules_that_need_the_gradient_are_not_fused(make):
-    assert make(network()).fused_step() is None
-    assert bp.SGD(network(), 0.1, momentum=0.5).fused_step() is not None
+    model = network()
+    with make(model).fused_updates():
+        assert all(not layer.grad_hooks for layer in model.modules())
+    fused = bp.SGD(model, 0.1, momentum=0.5)
+    with fused.fused_updates():
+        hooked = [(index, name) for index, layer in enumerate(model.layers) for name in layer.grad_hooks]
+        assert hooked == [(0, "weight")]  # the one weight of at least FUSED_MIN_SIZE elements
+    assert all(not layer.grad_hooks for layer in model.modules())  # removed after the block
 
 
 def test_sgd_checks_fused():
@@ -135,15 +142,36 @@ def test_sgd_checks_fused():
 
 @needs_blas
 def test_what_grads_hold_after_fit():
-    """As SGD's docstring says: fused weights' gradients are not written by fit's steps, the rest are."""
+    """As SGD's docstring says: a fused weight's gradient is None after fit's steps, the rest are set."""
     model, _ = trained(True)
     for name, g in model.grads.items():
         if name == "0.weight":  # the one weight of at least FUSED_MIN_SIZE elements
-            np.testing.assert_array_equal(g, 0, err_msg=name)  # a new layer's zeros, untouched
+            assert g is None and model.layers[0].grads["weight"] is None  # absent, not stale zeros
         else:
             assert np.any(g != 0), name  # the biases and small weights: set by the last step
     ordinary, _ = trained(False)
     assert all(np.any(g != 0) for g in ordinary.grads.values())  # fused=False writes every one
+
+
+@needs_blas
+def test_a_callback_inside_fit_sees_a_fused_gradient_as_absent_and_the_others_as_this_steps():
+    """The issue's case: a callback reading ``model.grads["0.weight"]`` inside ``fit`` saw stale zeros."""
+    x, y = data()
+    model = network()
+    seen = []
+
+    def look(state):
+        seen.append({name: None if g is None else g.copy() for name, g in state.model.grads.items()})
+
+    bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.3), x, y, epochs=2, batch_size=10, progress=False,
+           callbacks=[look])
+    assert [grads["0.weight"] for grads in seen] == [None, None]
+    assert all(np.any(grads["2.weight"] != 0) for grads in seen)
+    assert not np.array_equal(seen[0]["2.weight"], seen[1]["2.weight"])  # each epoch's last step's
+    ordinary = network()
+    bp.fit(ordinary, bp.SoftmaxCrossEntropy(), bp.SGD(ordinary, 0.3, fused=False), x, y, epochs=1,
+           batch_size=10, progress=False, callbacks=[look])
+    assert np.any(seen[-1]["0.weight"] != 0)  # fused=False: written every step
 
 
 @needs_blas

@@ -124,7 +124,7 @@ def test_repr_and_config():
     }
 
 
-def test_backward_params_sets_the_same_gradients_without_the_input_gradient():
+def test_backward_without_the_input_gradient_sets_the_same_gradients():
     rng = np.random.default_rng(5)
     model = bp.Sequential(
         bp.Flatten(), bp.Linear(12, 6, dtype=F64, rng=rng), bp.ReLU(), bp.Linear(6, 3, dtype=F64, rng=rng)
@@ -135,12 +135,26 @@ def test_backward_params_sets_the_same_gradients_without_the_input_gradient():
     expected = {name: g.copy() for name, g in model.grads.items()}
     for g in model.grads.values():
         g[...] = np.nan
-    assert model.backward_params(gy) is None
+    assert model.backward(gy, input_grad=False) is None
     for name, g in model.grads.items():
         np.testing.assert_array_equal(g, expected[name])
 
 
-def test_backward_params_of_conv_and_nested_models():
+def test_backward_params_is_deprecated_and_still_sets_the_gradients():
+    rng = np.random.default_rng(5)
+    model = bp.Sequential(bp.Linear(4, 3, dtype=F64, rng=rng), bp.ReLU(), bp.Linear(3, 2, dtype=F64, rng=rng))
+    x, gy = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    model(x)
+    model.backward(gy)
+    expected = {name: g.copy() for name, g in model.grads.items()}
+    model(x)
+    with pytest.warns(DeprecationWarning, match=r"Sequential.backward_params\(gy\) is deprecated; call backward\(gy, input_grad=False\)"):
+        assert model.backward_params(gy) is None
+    for name, g in model.grads.items():
+        np.testing.assert_array_equal(g, expected[name])
+
+
+def test_backward_without_the_input_gradient_of_conv_and_nested_models():
     rng = np.random.default_rng(6)
     inner = bp.Sequential(bp.Conv2d(2, 3, 3, padding=1, dtype=F64, rng=rng), bp.ReLU())
     model = bp.Sequential(inner, bp.Flatten(), bp.Linear(3 * 4 * 4, 2, dtype=F64, rng=rng))
@@ -148,7 +162,7 @@ def test_backward_params_of_conv_and_nested_models():
     model(x)
     model.backward(gy)
     expected = {name: g.copy() for name, g in model.grads.items()}
-    model.backward_params(gy)
+    assert model.backward(gy, input_grad=False) is None
     for name, g in model.grads.items():
         np.testing.assert_allclose(g, expected[name], rtol=1e-14)
 
@@ -178,3 +192,27 @@ def test_outputs_never_alias_a_buffer_the_model_reuses(make):
     np.testing.assert_array_equal(a, kept)
     np.testing.assert_array_equal(gx1, kept_gx)
     assert not np.shares_memory(a, b)
+
+
+def test_a_layer_written_before_input_grad_still_trains_and_is_warned_about():
+    """A user's layer with the old ``backward(self, gy)``: called without the flag, warned once."""
+
+    class Scale(bp.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("weight", np.array([2.0]))
+
+        def forward(self, x):
+            self._x = x
+            return x * self.params["weight"]
+
+        def backward(self, gy):
+            self.grads["weight"][...] = np.sum(gy * self._x)
+            return gy * self.params["weight"]
+
+    model = bp.Sequential(Scale(), bp.Linear(3, 2, dtype=F64, rng=0))
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    y = np.array([0, 1, 1, 0])
+    with pytest.warns(DeprecationWarning, match=r"Scale.backward\(gy\) takes no input_grad"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, y, epochs=2, batch_size=2, progress=False)
+    assert model.params["0.weight"][0] != 2.0  # its gradient was set and used

@@ -3,7 +3,7 @@
 NumPy needs two passes for an SGD update, ``buf = eta g`` then ``w -= buf``; BLAS's axpy does
 ``w = w + (-eta) g`` in one. NumPy's matmul always writes a new product, while BLAS's GEMM
 computes ``C = alpha op(A) B + beta C`` into ``C``: with ``alpha = -eta, beta = 1`` and
-``C = W`` the weight gradient and the SGD step are one pass (``optim.FusedSGDStep``). The
+``C = W`` the weight gradient and the SGD step are one pass (``SGD.fused_updates``'s hooks). The
 library is the OpenBLAS that NumPy itself loaded (found at run time through threadpoolctl,
 which lists the loaded BLAS libraries and their paths), so there is one thread pool, NumPy's;
 SciPy's BLAS would be a second OpenBLAS whose threads fight NumPy's (round 1 of the speed work

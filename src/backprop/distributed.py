@@ -39,7 +39,7 @@ import numpy as np
 from mpi4py import MPI
 
 from .accuracy import classifies, correct_count
-from .layers.base import Layer
+from .layers.base import Layer, backward_of
 from .losses import Loss
 
 #: How shard gradients are combined: "samples" weights shard r by n_r / B (the global batch's
@@ -154,7 +154,7 @@ class DataParallel:
             outputs = model(xb)
             value = loss(outputs, yb)
         if n and math.isfinite(value):
-            model.backward_params(loss.backward())
+            backward_of(model, loss.backward(), input_grad=False)
             # Scaling and packing are one pass: g_r * w_r written straight into the buffer.
             for g, view in zip(self._grads, self._views):
                 np.multiply(g, weight, out=view)

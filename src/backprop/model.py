@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
-from .layers.base import Layer
+from .layers.base import Layer, backward_of
 from .layers.conv_relu_pool import ConvReLUPool
 
-if TYPE_CHECKING:
-    from .optim import FusedSGDStep
+#: Where a gradient is found: the dict that holds it and its key there (``Layer.grad_slots``).
+Slot = tuple[dict[str, np.ndarray | None], str]
 
 
 class Sequential(Layer):
@@ -19,22 +19,24 @@ class Sequential(Layer):
 
     Each layer's backward receives the gradient its successor returned, which is the chain
     rule of the seeds: ``dL/dx = sum over y a step ahead of x of dL/dy dy/dx``.
-    ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"`` (``"0.weight"``), built once
-    (and by ``append``) around the layers' own arrays, so an optimiser updating
-    ``model.params`` updates the layers. The layers own those arrays: a pickled or copied
-    model carries only its layers, and the dicts and ``steps`` are built again from them when
-    it is unpickled (joblib, unlike pickle, would otherwise hand back dicts of copies).
+    ``params`` is a flat dict keyed ``"<index>.<name>"`` (``"0.weight"``), built once (and by
+    ``append``) around the layers' own arrays, so an optimiser updating ``model.params`` updates
+    the layers; ``grads`` (``Gradients``) reads the layers' gradients under the same keys. The
+    layers own those arrays: a pickled or copied model carries only its layers, and the dicts
+    and ``steps`` are built again from them when it is unpickled (joblib, unlike pickle, would
+    otherwise hand back dicts of copies).
 
     A ``Conv2d, ReLU, MaxPool2d`` run is computed as one block with the bias and the ReLU
-    after the pooling (``layers/conv_relu_pool.py``: the same function, on a map 4x smaller).
-    Its layers then hold what the block computed, so after ``model(x)`` call
-    ``model.backward``: the layers' own ``backward`` refuses, saying so, until their own
-    forward runs again.
+    after the pooling (``layers/conv_relu_pool.py``: the same function, on a map 4x smaller),
+    so after ``model(x)`` call ``model.backward``: the three layers' own ``backward`` refuses,
+    saying so, until their own forward runs again.
     """
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         self.layers: tuple[Layer, ...] = ()
+        self._slots: dict[str, Slot] = {}
+        self.grads = Gradients(self._slots)
         self._steps: tuple[Layer | ConvReLUPool, ...] = ()
         for layer in layers:
             self.append(layer)
@@ -57,61 +59,49 @@ class Sequential(Layer):
         return self
 
     def _index(self, index: int, layer: Layer) -> None:
-        """Put ``layer``'s own arrays into ``params``/``grads`` as ``"<index>.<name>"``."""
+        """Put ``layer``'s own arrays into ``params``, and where its gradients are into ``grads``."""
         for name, array in layer.params.items():
             self.params[f"{index}.{name}"] = array
-            self.grads[f"{index}.{name}"] = layer.grads[name]
+        for name, slot in layer.grad_slots().items():
+            self._slots[f"{index}.{name}"] = slot
+
+    def grad_slots(self) -> dict[str, Slot]:
+        return dict(self._slots)
 
     def __getstate__(self) -> dict[str, Any]:
-        """The layers and settings; ``params``, ``grads`` and ``steps`` point into the layers: left out."""
+        """The layers, the steps (a block keeps a forward's state for its backward) and settings;
+        ``params`` and ``grads`` point into the layers: left out."""
         state = super().__getstate__()
-        for name in ("params", "grads", "_steps"):
+        for name in ("params", "grads", "_slots"):
             del state[name]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickling: the layers come back, then ``params``, ``grads`` and ``steps`` are built from them."""
+        """Unpickling: the layers and steps come back, then ``params`` and ``grads`` are built from them."""
         self.__dict__.update(state)
-        self.params, self.grads = {}, {}
+        self.params, self._slots = {}, {}
+        self.grads = Gradients(self._slots)
         for index, layer in enumerate(self.layers):
             self._index(index, layer)
-        self._steps = _steps(self.layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for step in self._steps:
             x = step(x)
         return x
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
-        for step in reversed(self._steps):
-            gy = step.backward(gy)
-        return gy
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """The chain rule through the steps in reverse; every parameter gradient set.
 
-    def backward_params(self, gy: np.ndarray) -> None:
-        """Set every parameter gradient without computing ``dL/dx`` of the model's input.
-
-        Layers in front of the first layer with parameters need no backward at all, and that
-        layer needs only its parameter gradients: this is what training runs each step.
+        Without ``input_grad`` (what training runs) the steps in front of the first one with
+        parameters need no backward at all, and that one computes no ``dL/dx``: nobody needs the
+        gradient with respect to the data.
         """
         steps = self._steps
-        first = self._first_with_params()
-        for step in reversed(steps[first + 1 :]):
-            gy = step.backward(gy)
-        if first < len(steps):
-            steps[first].backward_params(gy)
-
-    def backward_update(
-        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
-    ) -> np.ndarray | None:
-        """``backward`` (or ``backward_params`` without ``input_grad``) where each layer may apply ``step``.
-
-        The steps (``steps``: layers and blocks) run in reverse, each handed the same ``step``
-        (``Layer.backward_update``); without ``input_grad`` the steps in front of the first one
-        with parameters are skipped and that one computes no ``dL/dx``, as in ``backward_params``.
-        """
         first = 0 if input_grad else self._first_with_params()
-        for index in range(len(self._steps) - 1, first - 1, -1):
-            gy = self._steps[index].backward_update(gy, step, input_grad or index > first)
+        for index in range(len(steps) - 1, first, -1):
+            gy = steps[index].backward(gy)
+        if first < len(steps):
+            gy = backward_of(steps[first], gy, input_grad)
         return gy if input_grad else None
 
     @property
@@ -165,3 +155,27 @@ def _steps(layers: tuple[Layer, ...]) -> tuple[Layer | ConvReLUPool, ...]:
             steps.append(layers[index])
             index += 1
     return tuple(steps)
+
+
+class Gradients(Mapping[str, "np.ndarray | None"]):
+    """``Sequential.grads``: ``"<index>.<name>"`` -> the layer's ``grads[name]``, read through at each access.
+
+    A live view, not a copy, so it shows what the layers' last backward set: an array, or None
+    where an optimiser's hook applied the update inside the gradient's product (``Layer``).
+    """
+
+    def __init__(self, slots: dict[str, Slot]) -> None:
+        self._slots = slots
+
+    def __getitem__(self, key: str) -> np.ndarray | None:
+        owner, name = self._slots[key]
+        return owner[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slots)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))

@@ -18,15 +18,16 @@ the state. A copy of ``(model, optimizer)`` made by pickle, joblib, cloudpickle 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from .blas import axpy, gemm
+from .layers.base import GradHook
 
 
 def _is_real(value: object) -> bool:
@@ -155,7 +156,7 @@ def adam_update(
 
 
 #: What every optimiser's step reads besides its state (see ``Optimizer._bound``).
-_BOUND = ("_params", "_grads", "_scratch")
+_BOUND = ("_params", "_grad_slots", "_scratch")
 
 
 class Optimizer:
@@ -191,7 +192,8 @@ class Optimizer:
             g = grads[name]
             if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
                 raise TypeError(f"{owner}: parameter {name!r} must be a floating-point ndarray")
-            if not isinstance(g, np.ndarray) or g.shape != w.shape:
+            # None: a gradient an optimiser's hook consumed in the last backward (Layer's docstring)
+            if g is not None and (not isinstance(g, np.ndarray) or g.shape != w.shape):
                 raise ValueError(
                     f"{owner}: gradient {name!r} must be an ndarray of shape {w.shape}"
                 )
@@ -204,7 +206,8 @@ class Optimizer:
         self._bind_model()
 
     def _bind_model(self) -> None:
-        """The model's arrays in ``names`` order, and one scratch buffer per parameter."""
+        """The model's parameters in ``names`` order, where their gradients are (``Layer.grad_slots``:
+        read at every step, so a gradient a hook consumed, None, is seen), and scratch buffers."""
         params, grads = getattr(self.model, "params", None), getattr(self.model, "grads", None)
         if params is None or grads is None:
             raise TypeError(
@@ -212,8 +215,10 @@ class Optimizer:
                 f" {type(self.model).__name__} without params: the model refers back to the"
                 " optimiser (a cycle pickle cannot order); keep the optimiser off the model"
             )
+        grad_slots = getattr(self.model, "grad_slots", None)
+        slots = grad_slots() if callable(grad_slots) else {name: (grads, name) for name in params}
         self._params = [params[name] for name in self.names]
-        self._grads = [grads[name] for name in self.names]
+        self._grad_slots = [slots[name] for name in self.names]
         self._scratch = [np.empty_like(w) for w in self._params]
 
     def _bind_state(self) -> None:
@@ -240,16 +245,19 @@ class Optimizer:
         return buffers
 
     def step(self) -> None:
-        """Update every parameter in place from the gradients of the latest backward."""
+        """Update every parameter in place from the gradients of the latest backward.
+
+        A parameter whose gradient is None is left alone: a hook of this optimiser applied its
+        step inside the backward (``fused_updates``), or no backward has formed one.
+        """
         self.t += 1
         self._update(float(self.lr))
 
-    def fused_step(self) -> FusedSGDStep | None:
-        """This step's rule for a backward to apply as it makes the gradients, or None (the default).
-
-        ``fit``'s step asks for it; only ``SGD`` has one (``FusedSGDStep``).
-        """
-        return None
+    @contextlib.contextmanager
+    def fused_updates(self) -> Iterator[None]:
+        """A with-block in which backwards may apply this optimiser's step themselves (``fit`` runs
+        its steps in one). The base class has no fused rule: nothing changes."""
+        yield
 
     def _update(self, lr: float) -> None:
         raise NotImplementedError
@@ -315,19 +323,21 @@ class SGD(Optimizer):
 
     **Inside ``fit`` the step is fused** into the weight-gradient product where it can be
     (``fused=True``, no weight decay, no Nesterov, NumPy's own OpenBLAS present, and not
-    data-parallel, whose gradients must exist to be all-reduced): the backward of each
-    ``Linear`` layer with at least ``FUSED_MIN_SIZE`` (16,384) weights applies
-    ``W <- W - eta (dL/dy)^T x`` (or ``v <- mu v + (dL/dy)^T x``, ``W <- W - eta v``) in one
-    GEMM, ``FusedSGDStep``. The weights agree with the unfused step to rounding. Those
-    layers' ``grads["weight"]`` are then **not written by fit's steps**: they keep what the
-    last backward called outside ``fit`` left there (zeros for a new layer); biases, smaller
-    weights and every other parameter are set each step as usual. Pass
-    ``fused=False`` where something reads the weight gradients during training (a callback,
-    say). A ``backward`` called by hand always sets every gradient; ``step()`` called by hand
-    is never fused.
+    data-parallel, whose gradients must exist to be all-reduced): for the length of ``fit``
+    (``fused_updates``) SGD installs a hook (``Layer.grad_hooks``) on the weight of each
+    ``Linear`` layer with at least ``FUSED_MIN_SIZE`` (16,384) weights, and that layer's backward
+    hands the hook the factors of ``dL/dW = (dL/dy)^T x`` instead of forming it. One GEMM then
+    applies ``W <- W - eta (dL/dy)^T x`` (with momentum ``v <- mu v + (dL/dy)^T x``, then
+    ``W <- W - eta v``): no gradient is written and there is no update pass. The weights agree
+    with the unfused step to rounding. Those weights' gradients are **None** after each of
+    ``fit``'s steps (visibly absent: ``model.grads["0.weight"] is None`` in a callback), and
+    ``step()`` leaves them alone; biases, smaller weights and every other parameter are set and
+    updated as usual. Pass ``fused=False`` where something reads the weight gradients during
+    training. Outside ``fit`` no hook is installed: a ``backward`` called by hand sets every
+    gradient and ``step()`` updates every parameter.
     """
 
-    _bound = (*_BOUND, "_velocity", "_slots")
+    _bound = (*_BOUND, "_velocity")
 
     def __init__(
         self,
@@ -355,40 +365,62 @@ class SGD(Optimizer):
 
     def _bind_state(self) -> None:
         self._velocity = self._state.get("momentum_buffer", [None] * len(self.names))
-        # What a fused step needs of each parameter, found from the array a backward hands it:
-        # keyed by id(w), so it is made again for the arrays of an unpickled copy.
-        self._slots = {
-            id(w): (i, w, v, buf)
-            for i, (w, v, buf) in enumerate(zip(self._params, self._velocity, self._scratch, strict=True))
-        }
 
-    def fused_step(self) -> FusedSGDStep | None:
-        """The rule of this step for ``fit``'s backward (``FusedSGDStep``), or None where it needs ``g``.
+    @contextlib.contextmanager
+    def fused_updates(self) -> Iterator[None]:
+        """Install the hooks that apply this step inside the weight-gradient products, for the block.
 
-        Weight decay and Nesterov read the gradient itself, so they take the ordinary step.
+        Only where the rule needs no ``g`` of its own (no weight decay, no Nesterov) and on
+        weights of at least ``FUSED_MIN_SIZE`` elements; the rule depends on the arrays, never on
+        a timing, so a seed takes the same path in every run. The hooks are removed at the end.
         """
-        if not self.fused or self.weight_decay or self.nesterov:
-            return None
-        return FusedSGDStep(float(self.lr), self.momentum, self._slots)
+        hooked: list[tuple[Any, str]] = []
+        if self.fused and not self.weight_decay and not self.nesterov:
+            position = {id(w): i for i, w in enumerate(self._params)}
+            for layer in self.model.modules():
+                for name in layer.hookable:
+                    i = position.get(id(layer.params[name]))
+                    if i is not None and self._params[i].size >= FUSED_MIN_SIZE:
+                        layer.grad_hooks[name] = self._fused_step(i)
+                        hooked.append((layer, name))
+        try:
+            yield
+        finally:
+            for layer, name in hooked:
+                layer.grad_hooks.pop(name, None)
 
-    def step(self, fused: FusedSGDStep | None = None) -> None:
-        """Update every parameter in place from the gradients of the latest backward.
+    def _fused_step(self, i: int) -> GradHook:
+        """The hook of parameter ``i``: its step from the factors of its gradient ``a^T b``.
 
-        ``fused`` is the ``FusedSGDStep`` the backward just applied (``fit`` passes it): the
-        parameters it updated are left alone, the others take the ordinary step.
+        Where a backward would form ``g = A^T B`` (Linear: ``dL/dW = (dL/dy)^T x``, ``A`` the
+        output gradient ``(N, O)``, ``B`` the input ``(N, I)``), one GEMM applies the step::
+
+            no momentum:   W <- W - eta A^T B          (GEMM, alpha = -eta, beta = 1, into W)
+            momentum mu:   v <- mu v + A^T B           (GEMM, alpha = 1, beta = mu, into v)
+                           W <- W - eta v              (axpy)
+
+        It returns False, changing nothing, where BLAS's GEMM does not take the arrays
+        (``blas.gemm``): the layer then writes the gradient and ``step()`` updates as usual.
         """
-        if fused is None:
-            super().step()
-            return
-        self.t += 1
-        self._update(fused.lr, fused.updated)
+        w, v, buf = self._params[i], self._velocity[i], self._scratch[i]
 
-    def _update(self, lr: float, done: AbstractSet[int] = frozenset()) -> None:
-        """The step of every parameter except those at the positions in ``done``."""
-        for i, (w, g, v, buf) in enumerate(
-            zip(self._params, self._grads, self._velocity, self._scratch, strict=True)
-        ):
-            if i not in done:
+        def apply(a: np.ndarray, b: np.ndarray) -> bool:
+            lr = float(self.lr)
+            if v is None:
+                return gemm(-lr, a, b, 1.0, w, transpose_a=True)
+            if not gemm(1.0, a, b, self.momentum, v, transpose_a=True):
+                return False
+            _descend(w, v, buf, lr)
+            return True
+
+        return apply
+
+    def _update(self, lr: float) -> None:
+        """The step of every parameter whose gradient the backward formed."""
+        slots = zip(self._grad_slots, self._params, self._velocity, self._scratch, strict=True)
+        for (owner, key), w, v, buf in slots:
+            g = owner[key]
+            if g is not None:
                 sgd_update(w, g, v, buf, lr, self.momentum, self.nesterov, self.weight_decay)
 
 
@@ -397,57 +429,6 @@ class SGD(Optimizer):
 # weights 5.1 us ordinary against 8.4 fused, 16,384 weights 10.8 against 10.6, 78,400
 # weights 35.1 against 27.6; docs/performance.md).
 FUSED_MIN_SIZE = 16_384
-
-
-class FusedSGDStep:
-    """One SGD step (no decay, no Nesterov) applied by a backward as it makes a weight's gradient.
-
-    Where a backward would compute a weight's gradient as a product ``g = A^T B`` (Linear:
-    ``dL/dW = (dL/dy)^T x``, ``A`` the output gradient ``(N, O)``, ``B`` the input ``(N, I)``),
-    one GEMM applies the step instead, so ``g`` is never written and there is no update pass:
-
-        no momentum:   W <- W - eta A^T B          (GEMM, alpha = -eta, beta = 1, into W)
-        momentum mu:   v <- mu v + A^T B           (GEMM, alpha = 1, beta = mu, into v)
-                       W <- W - eta v              (axpy)
-
-    ``fit``'s step gets one from ``SGD.fused_step()``, passes it to ``model.backward_update``
-    and then to ``SGD.step(fused)``, which leaves the parameters in ``updated`` alone.
-    """
-
-    def __init__(
-        self,
-        lr: float,
-        momentum: float,
-        slots: Mapping[int, tuple[int, np.ndarray, np.ndarray | None, np.ndarray]],
-    ) -> None:
-        """``slots``: by ``id(w)``, the parameter's position, ``w``, its velocity (or None), scratch."""
-        self.lr = lr
-        self.momentum = momentum
-        self._slots = slots
-        #: positions (in the optimiser's order) of the parameters this step updated
-        self.updated: set[int] = set()
-
-    def apply(self, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
-        """Step the parameter ``w`` whose gradient is ``a^T b``; False (nothing changed) where it can't.
-
-        It can't where ``w`` is not one of the optimiser's parameters, has fewer than
-        ``FUSED_MIN_SIZE`` elements, or BLAS's GEMM does not take the arrays (``blas.gemm``);
-        the caller then writes the gradient as usual. The rule depends on the arrays only,
-        never on a timing, so a seed takes the same path in every run.
-        """
-        slot = self._slots.get(id(w))
-        if slot is None or slot[1] is not w or w.size < FUSED_MIN_SIZE:
-            return False
-        i, _, v, buf = slot
-        if v is None:
-            if not gemm(-self.lr, a, b, 1.0, w, transpose_a=True):
-                return False
-        else:
-            if not gemm(1.0, a, b, self.momentum, v, transpose_a=True):
-                return False
-            _descend(w, v, buf, self.lr)
-        self.updated.add(i)
-        return True
 
 
 class Adam(Optimizer):
@@ -500,12 +481,12 @@ class Adam(Optimizer):
 
     def _update(self, lr: float) -> None:
         beta1, beta2 = self.betas
-        for w, g, m, v, buf, gbuf in zip(
-            self._params, self._grads, self._m, self._v, self._scratch, self._decayed, strict=True
+        for (owner, key), w, m, v, buf, gbuf in zip(
+            self._grad_slots, self._params, self._m, self._v, self._scratch, self._decayed, strict=True
         ):
-            adam_update(
-                w, g, m, v, buf, gbuf, self.t, lr, beta1, beta2, self.eps, self.weight_decay
-            )
+            g = owner[key]
+            if g is not None:
+                adam_update(w, g, m, v, buf, gbuf, self.t, lr, beta1, beta2, self.eps, self.weight_decay)
 
 
 class LRSchedule:

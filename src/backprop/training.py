@@ -33,7 +33,7 @@ from .accuracy import classifies, correct_count
 from .checkpoint import read_checkpoint, restore, save_checkpoint
 from .datacheck import check_data
 from .layers.activations import sigmoid_forward, softmax_forward
-from .layers.base import Layer
+from .layers.base import Layer, backward_of
 from .losses import Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .optim import LRSchedule
 from .state import EarlyStopping, History, TrainState
@@ -207,8 +207,10 @@ def fit(
     params = list(model.params.values())
     epoch_start = [p.copy() for p in params]
     model.train()
+    # Data-parallel steps all-reduce every gradient, so none may be consumed by a fused update.
+    fused = optimizer.fused_updates() if distributed is None else contextlib.nullcontext()
     try:
-        with _deferred_interrupt() as interrupted:
+        with _deferred_interrupt() as interrupted, fused:
             if distributed is not None:
                 # Ranks agree on Ctrl-C through the step's all-reduce, so all stop at the same step.
                 distributed.interrupt_requested = interrupted
@@ -285,9 +287,9 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
     """One step of gradient descent on the batch ``(xb, yb)``; returns the batch's loss.
 
     Forward, loss, backward (which SETS every gradient), then the optimiser's update in place;
-    the state's counters and the epoch's sums advance with it. Where the optimiser has a
-    fused rule (``SGD.fused_step``: plain or momentum SGD), the backward applies it inside
-    each Linear weight's gradient product and that gradient is not written (see ``SGD``).
+    the state's counters and the epoch's sums advance with it. Inside ``fit`` an optimiser with
+    a fused rule (plain or momentum ``SGD``) has hooks on the large Linear weights that apply
+    its step inside their gradient products, leaving those gradients None (see ``SGD``).
     With ``state.distributed``, ``(xb, yb)`` is this rank's shard of a global batch of
     ``global_size`` samples; the gradients are all-reduced before the finite check, which every
     rank then decides alike.
@@ -297,14 +299,8 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
         outputs = model(xb)
         value = loss(outputs, yb)
         _check_finite(value, state)
-        fused = optimizer.fused_step()
-        if fused is None:
-            model.backward_params(loss.backward())
-            optimizer.step()
-        else:
-            # SGD's step applied inside the weight-gradient products (optim.FusedSGDStep)
-            model.backward_update(loss.backward(), fused, input_grad=False)
-            optimizer.step(fused)
+        backward_of(model, loss.backward(), input_grad=False)
+        optimizer.step()
         if classifies(loss):
             state.epoch_correct += correct_count(outputs, yb, loss)
         count = len(xb)

@@ -3,7 +3,7 @@
 FLOPs count a multiply-add as 2: forward = 2 x MACs per sample; training = 3 x forward
 (the backward computes the input gradient and the weight gradient, each as costly as the
 forward) less the first layer's input gradient, which no framework computes (nothing needs
-the gradient with respect to the data: ours skips it with ``backward_params``, PyTorch and
+the gradient with respect to the data: ours skips it with ``backward(gy, input_grad=False)``, PyTorch and
 JAX because the data needs no gradient).
 """
 

@@ -29,16 +29,14 @@ class Activation(Layer):
         self._y: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
+        self.check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
         self._y = self._forward(x)
         return self._y
 
-    def backward(self, gy: np.ndarray, in_block: bool = False) -> np.ndarray:
-        """``dL/dx`` from ``gy = dL/dy``; ``in_block`` is for ``ConvReLUPool``, whose forward ran this
-        layer (``Layer._check_grad`` refuses the layer's own backward after that forward)."""
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         y = self._y
-        self._check_grad(gy, None if y is None else y.shape, in_block)
-        return self._backward(gy, y)
+        self._check_grad(gy, None if y is None else y.shape)
+        return self._backward(gy, y) if input_grad else None
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

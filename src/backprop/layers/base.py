@@ -1,13 +1,21 @@
 """The contract every component keeps: forward keeps what backward needs, backward SETS.
 
-A layer maps a batch ``x`` to ``y = layer(x)``. ``layer.backward(gy)`` receives
-``gy = dL/dy`` (same shape as ``y``), writes ``dL/dparam`` into ``layer.grads[name]`` (it
-overwrites, never accumulates, so there is nothing to zero between steps) and returns
-``gx = dL/dx`` (same shape as ``x``). ``layer.params[name]`` are the arrays an optimiser
-updates in place; ``layer.grads[name]`` has the same shape and dtype, and both dicts keep the
-same array objects for the layer's whole life.
+A layer maps a batch ``x`` to ``y = layer(x)``. ``layer.backward(gy, input_grad=True)``
+receives ``gy = dL/dy`` (same shape as ``y``), sets ``layer.grads[name] = dL/dparam`` for every
+parameter (it overwrites, never accumulates, so there is nothing to zero between steps) and
+returns ``gx = dL/dx`` (same shape as ``x``), or None with ``input_grad=False``, when nobody
+needs it (the first layer of a model in training: its ``dL/dx`` is the gradient with respect
+to the data, and Linear and Conv2d then skip that product). That is the only backward.
 
-A layer owns those arrays: anything else that reaches them (``Sequential``'s flat dicts, an
+``layer.params[name]`` are the arrays an optimiser updates in place, the same objects for the
+layer's whole life. ``layer.grads[name]`` is the array the last backward wrote (same shape and
+dtype; the layer reuses one buffer per parameter), or None where the gradient was never
+formed: an optimiser may install a hook in ``layer.grad_hooks[name]`` (``SGD`` does, for the
+large Linear weights, only while ``fit`` runs) that takes the factors of the gradient's product
+``dL/dW = a^T b`` and applies its update from them in one GEMM. A gradient is therefore either
+the last backward's or visibly absent, never stale.
+
+A layer owns those arrays: anything else that reaches them (``Sequential``'s dicts, an
 optimiser's lists) holds references that are rebuilt from the layer when a copy is unpickled,
 never pickled themselves. ``pickle`` and ``copy.deepcopy`` happen to keep two references to one
 array as one, but joblib does not, and a copy whose optimiser updated arrays the layers no
@@ -16,77 +24,79 @@ longer read would train silently on nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import functools
+import inspect
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from .windows import empty_in_layout, memory_order
-
-if TYPE_CHECKING:
-    from ..optim import FusedSGDStep
+#: A gradient-product hook: ``hook(a, b)`` is called by a layer whose parameter's gradient is
+#: ``a^T b``; it returns True when it applied the parameter's update from the product itself
+#: (the gradient is then not formed), False to let the layer write the gradient as usual.
+GradHook = Callable[[np.ndarray, np.ndarray], bool]
+#: ``product(a, b, out)`` writes a gradient ``a^T b`` into ``out``.
+ProductInto = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
 class Layer:
     """Base class: ``params``/``grads`` dicts, ``train()``/``eval()``, input checks.
 
     ``output_transform`` tells ``predict`` how to turn a model's outputs into predictions:
-    ``"softmax"`` for a classifier that outputs logits (``fit`` sets it when the loss is
-    ``SoftmaxCrossEntropy``; ``save``/``load`` keep it), ``None`` to return them as they are.
+    ``"softmax"`` or ``"sigmoid"`` for a classifier that outputs logits (``fit`` sets it when
+    the loss is ``SoftmaxCrossEntropy`` or ``SigmoidBinaryCrossEntropy``; ``save``/``load``
+    keep it), ``None`` to return them as they are.
     """
 
     output_transform: str | None = None
     #: True while what the layer holds was computed by Sequential's Conv2d-ReLU-MaxPool2d block
-    #: (``layers/conv_relu_pool.py``), in the block's order; the block sets it after its
-    #: forward, the layer's own forward clears it (see ``_check_grad``).
+    #: (``layers/conv_relu_pool.py``), which runs the three in another order: the block sets it
+    #: after its forward, the layer's own forward clears it, and the layer's own backward
+    #: refuses while it is set (``_check_grad``).
     ran_in_block: bool = False
+    #: The parameters whose gradient is a product ``a^T b`` a ``GradHook`` may take over.
+    hookable: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray | None] = {}
+        #: Hooks an optimiser installs on parameters named in ``hookable`` (see ``GradHook``).
+        self.grad_hooks: dict[str, GradHook] = {}
         self.training = True
-        self._scratch_buffers: dict[str, tuple[Any, np.ndarray]] = {}
+        self._grad_buffers: dict[str, np.ndarray] = {}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
     def __getstate__(self) -> dict[str, Any]:
-        """What pickle and ``copy`` keep: everything but the scratch buffers, which hold no state.
-
-        A copy makes its own buffers on its first step, so it shares none with the original.
-        """
-        return {**self.__dict__, "_scratch_buffers": {}}
+        """What pickle and ``copy`` keep: everything but the hooks, which belong to a running ``fit``."""
+        return {**self.__dict__, "grad_hooks": {}}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Set every ``grads[name] = dL/dparam`` from ``gy = dL/dy``; return ``dL/dx`` (None without
+        ``input_grad``)."""
         raise NotImplementedError
 
     def backward_params(self, gy: np.ndarray) -> None:
-        """Set the parameter gradients only, for a layer whose input gradient nobody needs.
+        """Deprecated: ``backward(gy, input_grad=False)``."""
+        warnings.warn(
+            f"{type(self).__name__}.backward_params(gy) is deprecated; call backward(gy, input_grad=False)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.backward(gy, input_grad=False)
 
-        The first layer of a model being trained is one: its ``dL/dx`` would be the gradient
-        with respect to the data. Linear and Conv2d skip that product (for Conv2d, the whole
-        col2im); other layers run their full backward.
+    def grad_slots(self) -> dict[str, tuple[dict[str, np.ndarray | None], str]]:
+        """Where each parameter's gradient is: ``name -> (the dict that holds it, its key there)``.
+
+        An optimiser reads a gradient through its slot at every step, so it sees what the last
+        backward set there, None included (``Sequential`` gives its layers' slots).
         """
-        self.backward(gy)
-
-    def backward_update(
-        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
-    ) -> np.ndarray | None:
-        """``fit``'s backward, in which ``step`` (the optimiser's rule) may update the parameters.
-
-        Returns ``dL/dx``, or None with ``input_grad=False`` (then only the parameter gradients
-        are needed, as in ``backward_params``). A parameter the layer updates through ``step``
-        is recorded there, and its gradient is not written; the optimiser's ``step(fused)``
-        updates the rest. This default updates nothing: it is ``backward`` (or
-        ``backward_params``). ``Linear`` fuses its weight's step into ``dL/dW``'s product.
-        """
-        if input_grad:
-            return self.backward(gy)
-        self.backward_params(gy)
-        return None
+        return {name: (self.grads, name) for name in self.params}
 
     def train(self, mode: bool = True) -> Layer:
         """Training mode (the default): Dropout drops. Returns the layer itself."""
@@ -139,10 +149,25 @@ class Layer:
 
     def _add_param(self, name: str, value: np.ndarray) -> np.ndarray:
         self.params[name] = value
-        self.grads[name] = np.zeros_like(value)
+        self._grad_buffers[name] = self.grads[name] = np.zeros_like(value)
         return value
 
-    def _check_input(
+    def grad_buffer(self, name: str) -> np.ndarray:
+        """The array a backward writes ``dL/d(name)`` into (one per parameter, reused), made
+        ``grads[name]`` again: a backward calls this for each gradient it writes."""
+        buffer = self.grads[name] = self._grad_buffers[name]
+        return buffer
+
+    def _set_product_grad(self, name: str, a: np.ndarray, b: np.ndarray, product: ProductInto) -> None:
+        """``grads[name] = a^T b`` through ``product(a, b, out)``, unless a hook applies the update from
+        ``a`` and ``b`` itself: then ``grads[name]`` is None (the gradient was never formed)."""
+        hook = self.grad_hooks.get(name)
+        if hook is not None and hook(a, b):
+            self.grads[name] = None
+        else:
+            product(a, b, self.grad_buffer(name))
+
+    def check_input(
         self, x: np.ndarray, ndim: int, layout: str, trailing: tuple[int | None, ...] = ()
     ) -> np.ndarray:
         """Check rank, trailing sizes and dtype of ``x``; ``layout`` names the axes, e.g. "(N, 784)".
@@ -171,56 +196,29 @@ class Layer:
             )
         return x
 
-    def _check_grad(
-        self, gy: np.ndarray, expected_shape: tuple[int, ...] | None, in_block: bool = False
-    ) -> np.ndarray:
-        """Check that a backward may run now on ``gy``: after a forward, on the output's shape.
+    def _check_grad(self, gy: np.ndarray, expected_shape: tuple[int, ...] | None) -> np.ndarray:
+        """Check that a backward may run now on ``gy``: after the layer's own forward, on its output's shape.
 
         ``Sequential`` runs a ``Conv2d, ReLU, MaxPool2d`` run as one block that pools before
-        the bias and the ReLU, so after ``model(x)`` those layers hold the block's numbers (a
-        pooled map in the ReLU, a bias-free map in the Conv2d) and their own backward would
-        misread them: it is refused, naming ``model.backward``. ``in_block`` is True for the
-        block's own calls, which need the converse: layers whose last forward was the block's.
+        the bias and the ReLU (``ran_in_block``): after ``model(x)`` a layer's own backward
+        would pair ``gy`` with what its own last forward kept, so it is refused, naming
+        ``model.backward``.
         """
-        if expected_shape is None:
-            raise ValueError(f"{self}: backward called before forward")
-        if self.ran_in_block != in_block:
-            if in_block:
-                raise ValueError(
-                    f"{self}: Sequential's Conv2d-ReLU-MaxPool2d block expected its own forward"
-                    " before its backward, got the layer's own forward; call model(x) again"
-                    " before model.backward(gy)"
-                )
+        if self.ran_in_block:
             raise ValueError(
                 f"{self}: backward expected the layer's own forward before it, got the forward of"
                 " Sequential's Conv2d-ReLU-MaxPool2d block, which pools before the bias and the"
                 " ReLU; call model.backward(gy) on the Sequential instead (or run the layers'"
                 " forwards one by one first, as bp.explain does)"
             )
+        if expected_shape is None:
+            raise ValueError(f"{self}: backward called before forward")
         if not isinstance(gy, np.ndarray) or gy.shape != expected_shape:
             got = gy.shape if isinstance(gy, np.ndarray) else type(gy).__name__
             raise ValueError(
                 f"{self}: expected gradient of shape {expected_shape} (the output's), got {got}"
             )
         return gy
-
-    def _scratch(
-        self, name: str, shape: tuple[int, ...], dtype: np.dtype, like: np.ndarray | None = None
-    ) -> np.ndarray:
-        """A buffer this layer keeps and hands out again while shape, dtype and layout stay the same.
-
-        Its memory layout is ``like``'s (C order without ``like``). For arrays the caller uses
-        up before the layer's next call (inside a block that ``Sequential`` runs): reusing them
-        spares the allocator fresh pages, which for a CNN's megabyte-sized feature maps means
-        a page fault every 4 KiB on every step.
-        """
-        order = None if like is None else memory_order(like)
-        key = (tuple(shape), np.dtype(dtype), order)
-        cached = self._scratch_buffers.get(name)
-        if cached is None or cached[0] != key:
-            array = np.empty(shape, dtype) if like is None else empty_in_layout(shape, like, dtype)
-            cached = self._scratch_buffers[name] = (key, array)
-        return cached[1]
 
     @property
     def dtype(self) -> np.dtype | None:
@@ -232,3 +230,32 @@ class Layer:
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
+
+
+def backward_of(step: Any, gy: np.ndarray, input_grad: bool) -> np.ndarray | None:
+    """``step.backward(gy, input_grad=...)``, for a layer written before ``input_grad`` too.
+
+    A user's layer from before the one backward contract has ``backward(self, gy)``: it is
+    called without the flag (its ``dL/dx`` computed and dropped) and warned about once.
+    """
+    if input_grad:
+        return step.backward(gy)
+    if _takes_input_grad(type(step)):
+        return step.backward(gy, input_grad=False)
+    step.backward(gy)
+    return None
+
+
+@functools.cache
+def _takes_input_grad(cls: type) -> bool:
+    parameters = inspect.signature(cls.backward).parameters.values()
+    takes = any(p.name == "input_grad" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    if not takes:
+        warnings.warn(
+            f"{cls.__name__}.backward(gy) takes no input_grad: write it as backward(self, gy,"
+            " input_grad=True), returning None without input_grad (Layer's docstring); it is called"
+            " without it",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return takes

@@ -244,6 +244,22 @@ def input_grad_by_convolution(gy: np.ndarray, W: np.ndarray, padding: Pair) -> n
     return gx
 
 
+def check_conv_input(conv: Conv2d, x: np.ndarray) -> tuple[int, int]:
+    """Check ``x`` for ``conv`` (``Layer.check_input``, and a map no smaller than the kernel once
+    padded); return the output size ``(h_O, w_O)``."""
+    c_in = conv.in_channels
+    conv.check_input(x, 4, f"(N, {c_in}, H, W)", (c_in, None, None))
+    (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
+    h, w = x.shape[2:]
+    out_hw = output_size((h, w), conv.kernel_size, conv.stride, conv.padding)
+    if min(out_hw) < 1:
+        raise ValueError(
+            f"{conv}: input of size {h}x{w} ({h + 2 * ph}x{w + 2 * pw} once padded) is"
+            f" smaller than the kernel {kh}x{kw}"
+        )
+    return out_hw
+
+
 class Conv2d(Layer):
     """2D convolution over ``(N, C, H, W)`` images: cross-correlation with zero padding, as PyTorch.
 
@@ -303,47 +319,14 @@ class Conv2d(Layer):
         return self.params.get("bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return self.convolve(x, add_bias=True)
-
-    def backward(self, gy: np.ndarray) -> np.ndarray:
-        return self.convolve_backward(gy, input_grad=True, bias_grad=True)
-
-    def backward_params(self, gy: np.ndarray) -> None:
-        self.convolve_backward(gy, input_grad=False, bias_grad=True)
-
-    def convolve(self, x: np.ndarray, add_bias: bool, scratch: bool = False) -> np.ndarray:
-        """``forward``, optionally without ``+ bias`` (for ``ConvReLUPool``, which adds it after pooling).
-
-        With ``scratch`` the output is a buffer the layer reuses on its next call of the same
-        shape (``Layer._scratch``): only for a caller that is done with it by then.
-        """
-        c_in = self.in_channels
-        self._check_input(x, 4, f"(N, {c_in}, H, W)", (c_in, None, None))
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        h, w = x.shape[2:]
-        if min(output_size((h, w), self.kernel_size, self.stride, self.padding)) < 1:
-            raise ValueError(
-                f"{self}: input of size {h}x{w} ({h + 2 * ph}x{w + 2 * pw} once padded) is"
-                f" smaller than the kernel {kh}x{kw}"
-            )
-        bias = self.bias if add_bias else None
-        out = None
-        if scratch:
-            ho, wo = output_size((h, w), self.kernel_size, self.stride, self.padding)
-            out = self._scratch("output", (len(x) * ho * wo, self.out_channels), x.dtype)
-        y, self._xp = conv2d_forward(x, self.weight, bias, self.stride, self.padding, out)
+        check_conv_input(self, x)
+        y, self._xp = conv2d_forward(x, self.weight, self.bias, self.stride, self.padding)
         self._x_shape, self._y_shape = x.shape, y.shape
         return y
 
-    def convolve_backward(
-        self, gy: np.ndarray, input_grad: bool, bias_grad: bool, in_block: bool = False
-    ) -> np.ndarray | None:
-        """``backward`` (``input_grad``) or ``backward_params``; ``bias_grad=False`` skips ``dL/dbias``.
-
-        ``in_block``: the caller is ``ConvReLUPool``, whose forward ran ``convolve`` without
-        the bias (``Layer._check_grad`` refuses the layer's own backward after that forward).
-        """
-        self._check_grad(gy, self._y_shape, in_block)
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self._check_grad(gy, self._y_shape)
+        bias = self.grad_buffer("bias") if "bias" in self.params else None
         return conv2d_backward(
             gy,
             self._xp,
@@ -351,8 +334,8 @@ class Conv2d(Layer):
             self._x_shape if input_grad else None,
             self.stride,
             self.padding,
-            self.grads["weight"],
-            self.grads.get("bias") if bias_grad else None,
+            self.grad_buffer("weight"),
+            bias,
         )
 
     def config(self) -> dict[str, Any]:

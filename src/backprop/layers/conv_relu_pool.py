@@ -26,29 +26,40 @@ naming ``model.backward`` (``Layer._check_grad``), until the layer's own forward
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .activations import ReLU
+from .activations import ReLU, relu_backward, relu_forward
 from .base import Layer
-from .conv import Conv2d, channels_last
-from .pooling import MaxPool2d
-
-if TYPE_CHECKING:
-    from ..optim import FusedSGDStep
+from .conv import Conv2d, channels_last, check_conv_input, conv2d_backward, conv2d_forward
+from .pooling import MaxPool2d, check_pool_input, maxpool2d_backward, maxpool2d_forward
+from .windows import Scratch
 
 
 class ConvReLUPool:
     """The steps ``Sequential`` runs for a ``Conv2d, ReLU, MaxPool2d`` run of layers (module docstring).
 
-    It holds no arrays, only its three layers: ``Sequential`` makes it again from them when a
-    copy of the model is unpickled.
+    An internal detail of ``Sequential``, not a layer: it computes with the module-level
+    functions of the three layers (``conv2d_forward``, ``maxpool2d_forward``, ``relu_forward``
+    and their backwards) on the layers' parameters, writes the convolution's gradients into
+    the ``Conv2d``, and keeps what its own backward needs itself. The layers' own state is left
+    alone; each is marked ``ran_in_block``, so its own ``backward`` refuses until its own
+    forward runs again. It holds no arrays that are state: ``Sequential`` makes it again from
+    the layers when a copy of the model is unpickled.
     """
 
     def __init__(self, conv: Conv2d, relu: ReLU, pool: MaxPool2d) -> None:
         self.conv, self.relu, self.pool = conv, relu, pool
-        self._scratch = False
+        self._scratch = Scratch()
+        self._reuse = False
+        self._xp: np.ndarray | None = None
+        self._x_shape: tuple[int, ...] = ()
+        self._z_shape: tuple[int, ...] = ()
+        self._argmax: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        """A copy keeps the forward's state (its backward may follow), not the scratch buffers."""
+        return {**self.__dict__, "_scratch": Scratch()}
 
     @staticmethod
     def matches(layers: tuple[Layer, ...]) -> bool:
@@ -61,46 +72,54 @@ class ConvReLUPool:
         return self.conv.params
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        conv, pool = self.conv, self.pool
+        ho, wo = check_conv_input(conv, x)
         # The convolution's output and the pool's input gradient never leave the block, so in
-        # training (the same batch shape step after step) both live in buffers the layers
-        # reuse; in eval() mode (large prediction batches) nothing is kept after the call.
-        self._scratch = self.conv.training
-        pooled = self.pool(self.conv.convolve(x, add_bias=False, scratch=self._scratch))
-        bias = self.conv.bias
+        # training (the same batch shape step after step) both live in reused buffers; in
+        # eval() mode (large prediction batches) nothing is kept after the call.
+        self._reuse = conv.training
+        out = self._scratch.get("z", (len(x) * ho * wo, conv.out_channels), x.dtype) if self._reuse else None
+        z, self._xp = conv2d_forward(x, conv.weight, None, conv.stride, conv.padding, out)
+        check_pool_input(pool, z)
+        pooled, self._argmax = maxpool2d_forward(z, pool.kernel_size, pool.stride)
+        bias = conv.bias
         if bias is not None:
-            pooled += bias[:, None, None]  # the pool's output is its own, not kept by it
-        y = self.relu(pooled)
-        self.conv.ran_in_block = self.relu.ran_in_block = self.pool.ran_in_block = True
+            pooled += bias[:, None, None]  # the pool's output is the block's own
+        y = self._y = relu_forward(pooled)
+        self._x_shape, self._z_shape = x.shape, z.shape
+        conv.ran_in_block = self.relu.ran_in_block = pool.ran_in_block = True
         return y
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
-        grad = self._before_conv(gy)
-        return self.conv.convolve_backward(grad, input_grad=True, bias_grad=False, in_block=True)
-
-    def backward_params(self, gy: np.ndarray) -> None:
-        grad = self._before_conv(gy)
-        self.conv.convolve_backward(grad, input_grad=False, bias_grad=False, in_block=True)
-
-    def backward_update(
-        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
-    ) -> np.ndarray | None:
-        """``fit``'s backward (``Layer.backward_update``): the convolution's update is not fused."""
-        if input_grad:
-            return self.backward(gy)
-        self.backward_params(gy)
-        return None
-
-    def _before_conv(self, gy: np.ndarray) -> np.ndarray:
-        """ReLU's backward, the bias's gradient, then the pool's backward: ``dL/dz``."""
-        grad_pooled = self.relu.backward(gy, in_block=True)
-        grad_bias = self.conv.grads.get("bias")
-        if grad_bias is not None:
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """ReLU's backward, the bias's gradient, the pool's backward, then the convolution's."""
+        conv, pool, y = self.conv, self.pool, self._y
+        if y is None or gy.shape != y.shape:
+            expected = None if y is None else y.shape
+            raise ValueError(
+                f"{self}: expected gradient of shape {expected} (the block's output), got {np.shape(gy)}"
+            )
+        grad_pooled = relu_backward(gy, y)
+        if "bias" in conv.params:
+            grad_bias = conv.grad_buffer("bias")
             rows = channels_last(grad_pooled)
             if rows.flags.c_contiguous:
                 np.sum(rows.reshape(-1, rows.shape[-1]), axis=0, out=grad_bias)
             else:
                 np.sum(grad_pooled, axis=(0, 2, 3), out=grad_bias)
-        return self.pool.backward(grad_pooled, scratch=self._scratch, in_block=True)
+        argmax = self._argmax
+        assert argmax is not None  # set with y
+        out = self._scratch.get("grad_z", self._z_shape, gy.dtype, like=argmax) if self._reuse else None
+        grad_z = maxpool2d_backward(grad_pooled, argmax, self._z_shape, pool.kernel_size, pool.stride, out)
+        return conv2d_backward(
+            grad_z,
+            self._xp,
+            conv.weight,
+            self._x_shape if input_grad else None,
+            conv.stride,
+            conv.padding,
+            conv.grad_buffer("weight"),
+            None,
+        )
 
     def __str__(self) -> str:
         return f"ConvReLUPool({self.conv}, {self.relu}, {self.pool})"

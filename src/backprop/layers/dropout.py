@@ -29,7 +29,7 @@ class Dropout(Layer):
         self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
+        self.check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
         self._shape = x.shape
         if not self.training or self.p == 0.0:
             self._scaled_mask = None
@@ -38,8 +38,10 @@ class Dropout(Layer):
         self._scaled_mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self._scaled_mask
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_grad(gy, self._shape)
+        if not input_grad:
+            return None
         if self._scaled_mask is None:
             return gy
         return gy * self._scaled_mask

@@ -5,7 +5,7 @@ Batch-first, one sample per row, the seeds' ``z = W a + b`` reads ``y = x W^T + 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -14,9 +14,6 @@ from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
 from .base import Layer
-
-if TYPE_CHECKING:
-    from ..optim import FusedSGDStep
 
 
 def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
@@ -27,11 +24,11 @@ def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.nda
     return y
 
 
-def linear_backward_params(gy: np.ndarray, x: np.ndarray, gW: np.ndarray, gb: np.ndarray | None) -> None:
-    """Write ``gW = gy^T x`` and ``gb = sum_n gy`` in place.
+def linear_weight_grad(gy: np.ndarray, x: np.ndarray, gW: np.ndarray) -> None:
+    """Write ``gW = gy^T x`` in place.
 
-    From ``y_ni = sum_j W_ij x_nj + b_i``: ``dy_ni/dW_ij = x_nj`` and ``dy_ni/db_i = 1``; the
-    chain rule sums over the batch, which the matrix product and the sum do.
+    From ``y_ni = sum_j W_ij x_nj + b_i``: ``dy_ni/dW_ij = x_nj`` (and ``dy_ni/db_i = 1``, so
+    ``dL/db = sum_n dL/dy_n``); the chain rule sums over the batch, which the product does.
     """
     if x.shape[0] == 1:
         # For one sample gy^T x is an outer product; NumPy's matmul does not hand a product
@@ -39,22 +36,10 @@ def linear_backward_params(gy: np.ndarray, x: np.ndarray, gW: np.ndarray, gb: np
         np.multiply(gy.T, x, out=gW)
     else:
         np.matmul(gy.T, x, out=gW)
-    if gb is not None:
-        np.sum(gy, axis=0, out=gb)
 
 
-def linear_backward(
-    gy: np.ndarray,
-    x: np.ndarray,
-    W: np.ndarray,
-    gW: np.ndarray,
-    gb: np.ndarray | None,
-) -> np.ndarray:
-    """Write ``gW`` and ``gb`` (``linear_backward_params``); return ``gx = gy W``.
-
-    ``dy_ni/dx_nj = W_ij``, so ``dL/dx_nj = sum_i dL/dy_ni W_ij``.
-    """
-    linear_backward_params(gy, x, gW, gb)
+def linear_input_grad(gy: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``gx = gy W``: ``dy_ni/dx_nj = W_ij``, so ``dL/dx_nj = sum_i dL/dy_ni W_ij``."""
     return gy @ W
 
 
@@ -68,7 +53,13 @@ class Linear(Layer):
     ``weight`` ``(out_features, in_features)``, ``bias`` ``(out_features,)``.
     Weight and bias start as ``U(-1/sqrt(in_features), 1/sqrt(in_features))`` (PyTorch's
     default); ``bp.init`` has the others. Inputs must have the layer's dtype.
+
+    ``dL/dW = (dL/dy)^T x`` is the product a ``grad_hooks["weight"]`` may take over (``SGD``'s
+    update fused into it, ``Layer``'s docstring); ``dL/dx`` is computed first, from the weight
+    before any such update.
     """
+
+    hookable = ("weight",)
 
     def __init__(
         self,
@@ -100,39 +91,17 @@ class Linear(Layer):
         return self.params.get("bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, 2, f"(N, {self.in_features})", (self.in_features,))
+        self.check_input(x, 2, f"(N, {self.in_features})", (self.in_features,))
         self._x = x
         return linear_forward(x, self.weight, self.bias)
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
-        return linear_backward(gy, x, self.weight, self.grads["weight"], self.grads.get("bias"))
-
-    def backward_params(self, gy: np.ndarray) -> None:
-        x = self._x
-        self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
-        linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
-
-    def backward_update(
-        self, gy: np.ndarray, step: FusedSGDStep, input_grad: bool = True
-    ) -> np.ndarray | None:
-        """``backward`` with the weight's SGD step fused into ``dL/dW``'s product, ``W <- W - eta gy^T x``.
-
-        ``step.apply`` runs the one GEMM (``FusedSGDStep``); ``dL/dx = gy W`` is computed
-        first, from the weight before its update. ``grads["weight"]`` is not written when the
-        step applies; ``grads["bias"]`` is (the optimiser updates the bias). Where the step
-        does not apply, this is ``backward``.
-        """
-        x = self._x
-        self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
-        gx = gy @ self.weight if input_grad else None
-        if step.apply(self.weight, gy, x):
-            gb = self.grads.get("bias")
-            if gb is not None:
-                np.sum(gy, axis=0, out=gb)
-        else:
-            linear_backward_params(gy, x, self.grads["weight"], self.grads.get("bias"))
+        gx = linear_input_grad(gy, self.weight) if input_grad else None
+        self._set_product_grad("weight", gy, x, linear_weight_grad)
+        if "bias" in self.params:
+            np.sum(gy, axis=0, out=self.grad_buffer("bias"))
         return gx
 
     def config(self) -> dict[str, Any]:

@@ -83,6 +83,14 @@ def maxpool2d_backward(
     return gx
 
 
+def check_pool_input(pool: MaxPool2d, x: np.ndarray) -> None:
+    """Check ``x`` for ``pool``: ``(N, C, H, W)`` floats with a map no smaller than the window."""
+    pool.check_input(x, 4, "(N, C, H, W)")
+    (kh, kw), (h, w) = pool.kernel_size, x.shape[2:]
+    if h < kh or w < kw:
+        raise ValueError(f"{pool}: input of size {h}x{w} is smaller than the window {kh}x{kw}")
+
+
 class MaxPool2d(Layer):
     """2D max pooling over ``(N, C, H, W)`` images, no padding, floor output size as PyTorch.
 
@@ -106,24 +114,17 @@ class MaxPool2d(Layer):
         self._x_shape: tuple[int, ...] = ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, 4, "(N, C, H, W)")
-        (kh, kw), (h, w) = self.kernel_size, x.shape[2:]
-        if h < kh or w < kw:
-            raise ValueError(f"{self}: input of size {h}x{w} is smaller than the window {kh}x{kw}")
+        check_pool_input(self, x)
         y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
         self._x_shape = x.shape
         return y
 
-    def backward(self, gy: np.ndarray, scratch: bool = False, in_block: bool = False) -> np.ndarray:
-        """``dL/dx``; with ``scratch`` in a buffer reused on the next call (see ``Layer._scratch``).
-
-        ``scratch`` and ``in_block`` are for ``ConvReLUPool``, whose forward ran this layer
-        (``Layer._check_grad`` refuses the layer's own backward after that forward).
-        """
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         argmax = self._argmax
-        self._check_grad(gy, None if argmax is None else argmax.shape, in_block)
-        out = self._scratch("input_grad", self._x_shape, gy.dtype, like=argmax) if scratch else None
-        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride, out)
+        self._check_grad(gy, None if argmax is None else argmax.shape)
+        if not input_grad:
+            return None
+        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride)
 
     def config(self) -> dict[str, Any]:
         return {"kernel_size": pair_config(self.kernel_size), "stride": pair_config(self.stride)}

@@ -44,15 +44,15 @@ class Flatten(Layer):
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, max(getattr(x, "ndim", 2), 2), "(N, ...) with at least 2 axes")
+        self.check_input(x, max(getattr(x, "ndim", 2), 2), "(N, ...) with at least 2 axes")
         self._x = x
         return flatten_forward(x)
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         expected = None if x is None else (x.shape[0], math.prod(x.shape[1:]))
         self._check_grad(gy, expected)
-        return flatten_backward(gy, x)
+        return flatten_backward(gy, x) if input_grad else None
 
     def __str__(self) -> str:
         return "Flatten()"

@@ -60,3 +60,27 @@ def output_size(in_hw: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
         (in_hw[0] + 2 * padding[0] - kernel[0]) // stride[0] + 1,
         (in_hw[1] + 2 * padding[1] - kernel[1]) // stride[1] + 1,
     )
+
+
+class Scratch:
+    """Buffers kept between calls and handed out again while shape, dtype and layout stay the same.
+
+    For arrays a caller uses up before its next call (inside the block ``Sequential`` runs for
+    ``Conv2d, ReLU, MaxPool2d``): reusing them spares the allocator fresh pages, which for a
+    CNN's megabyte-sized feature maps means a page fault every 4 KiB on every step.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, tuple[tuple[object, ...], np.ndarray]] = {}
+
+    def get(
+        self, name: str, shape: tuple[int, ...], dtype: np.dtype, like: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The buffer ``name`` of ``shape`` and ``dtype``, laid out as ``like`` (C order without it)."""
+        order = None if like is None else memory_order(like)
+        key = (tuple(shape), np.dtype(dtype), order)
+        cached = self._buffers.get(name)
+        if cached is None or cached[0] != key:
+            array = np.empty(shape, dtype) if like is None else empty_in_layout(shape, like, dtype)
+            cached = self._buffers[name] = (key, array)
+        return cached[1]
