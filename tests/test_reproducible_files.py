@@ -18,12 +18,14 @@ import sys
 import numpy as np
 import pytest
 import safetensors.numpy
+from conftest import start_cli
 from safetensors import safe_open
 
 import backprop as bp
 from backprop.checkpoint import save_checkpoint
 from backprop.files import SAFETENSORS_DTYPES, write_safetensors
-from backprop.state import EarlyStopping, TrainState
+from backprop.callbacks import EarlyStopping
+from backprop.state import TrainState
 
 # Parameters and optimiser buffers (float32, float64) and a checkpoint's permutation (int64),
 # each as a matrix, a vector, a 0-d array, a transposed view and, big-endian, as a file from
@@ -132,6 +134,7 @@ bp.save(model, sys.argv[1], metadata={"run": "same", "accuracy": 0.5, "nested": 
 """
 
 
+@pytest.mark.slow
 def test_save_writes_the_same_bytes_every_time_and_in_every_process(tmp_path):
     paths = [tmp_path / f"here-{i}.safetensors" for i in range(3)]
     for path in paths:
@@ -176,6 +179,7 @@ def test_a_checkpoint_of_the_same_state_is_the_same_bytes(tmp_path):
     assert sha256(tmp_path / "c.safetensors") == sha256(tmp_path / "d.safetensors")
 
 
+@pytest.mark.slow
 def test_two_training_runs_with_the_same_seed_write_byte_identical_model_files(tmp_path):
     """Two real ``backprop train`` runs in two processes: ``sha256sum`` of the model files agrees.
     Their checkpoints differ only where they record the wall time."""
@@ -183,11 +187,11 @@ def test_two_training_runs_with_the_same_seed_write_byte_identical_model_files(t
     runs = []
     for folder in folders:
         folder.mkdir()
-        command = [sys.executable, "-m", "backprop", "train", "--no-plots", "--epochs", "2", "--seed", "3", "--out", "A"]
-        runs.append(subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        runs.append(start_cli("train", "--no-plots", "--epochs", "2", "--seed", "3", "--out", "A", cwd=folder,
+                              stderr=subprocess.STDOUT))
     for run in runs:
         output, _ = run.communicate(timeout=300)
-        assert run.returncode == 0, output.decode()
+        assert run.returncode == 0, output
     first, second = (folder / "A" for folder in folders)
     assert sha256(first / "model.safetensors") == sha256(second / "model.safetensors")
     checkpoints = [bp.read_checkpoint(run / "checkpoint.safetensors") for run in (first, second)]

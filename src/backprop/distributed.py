@@ -1,7 +1,9 @@
 """Synchronous data parallelism over MPI: exactly SGD on the global batch, split across P processes.
 
-Every rank builds the same model from the same seed and draws the same permutation, so every
-rank knows every global mini-batch. ``DataParallel`` gives rank ``r`` its contiguous shard of
+``DataParallel`` is a training strategy (``strategy.py``: ``fit``'s one ``train_step`` asks it to
+``shard`` each batch and to ``reduce`` the shard's gradients). Every rank builds the same model
+from the same seed and draws the same permutation, so every rank knows every global
+mini-batch. ``DataParallel`` gives rank ``r`` its contiguous shard of
 each batch of ``B`` samples (``P`` shards whose sizes ``n_r`` differ by at most one, see
 ``shard_bounds``). Each rank runs forward and backward on its shard; its gradient ``g_r`` is
 the gradient of the shard's mean loss, ``g_r = (1/n_r) sum_{i in shard r} dl_i/dw``, so
@@ -22,17 +24,16 @@ Imported only when asked for (``import backprop`` does not import mpi4py)::
     from backprop.distributed import DataParallel
     bp.fit(model, loss, optimizer, x, y, batch_size=64, distributed=DataParallel(MPI.COMM_WORLD))
 
-run with ``mpiexec -n P python script.py``. Only rank 0 logs and writes checkpoints.
+run with ``mpiexec -n P python -m mpi4py script.py`` (``-m mpi4py`` aborts the whole job when
+one rank raises; the command line's own job control is ``cli/distributed.py``). Only rank 0 logs
+and writes checkpoints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import sys
-import time
-import traceback
-from types import TracebackType
+import warnings
 from typing import Any
 
 import numpy as np
@@ -47,8 +48,6 @@ from .losses import Loss
 #: gradients), which is wrong whenever the shards differ in size. "ranks" exists as the
 #: negative control of the tests and to show the difference; never train with it.
 WEIGHTINGS = ("samples", "ranks")
-#: Seconds between printing the reason for an abort and MPI_Abort (see ``DataParallel.abort``).
-ABORT_GRACE_SECONDS = 0.5
 
 # The scalars that ride after the gradients in the step's buffer.
 _LOSS, _CORRECT, _INTERRUPT = -3, -2, -1
@@ -131,35 +130,38 @@ class DataParallel:
             offset += g.size
         self._grads, self._views, self._buffer = grads, views, buffer
 
-    def forward_backward(
-        self, model: Layer, loss: Loss, xb: np.ndarray, yb: np.ndarray, global_size: int
+    #: Every gradient is all-reduced, so no optimiser may consume one inside the backward.
+    fuses_updates = False
+
+    def watch(self, flag: Any) -> None:
+        """The flag Ctrl-C and SIGTERM set (``fit`` passes it); packed into every step's buffer."""
+        self.interrupt_requested = flag
+
+    def stop_requested(self) -> bool:
+        """Whether any rank's flag went through the last step's all-reduce: every rank stops alike."""
+        return self.interrupted
+
+    def reduce(
+        self, model: Layer, loss: Loss, value: float, correct: int, count: int, global_size: int
     ) -> tuple[float, int]:
-        """Forward and backward on this rank's shard, then the step's one Allreduce.
+        """The step's one Allreduce, after forward and backward on this rank's shard of ``count``.
 
         Afterwards every gradient in ``model.grads`` holds the global batch's gradient (the
         same on every rank). Returns the global batch's loss ``sum_r w_r L_r`` and its count of
-        correct predictions. A shard whose loss is not finite skips its backward: its
+        correct predictions. A shard whose loss is not finite has skipped its backward: its
         loss makes the sum non-finite on every rank, and ``train_step`` stops everywhere.
         """
         self.bind(model)
         buffer = self._buffer
         assert buffer is not None
-        n = len(xb)
         if self.weighting == "ranks":
             weight = 1.0 / self.size
         else:
-            weight = n / global_size if loss.reduction == "mean" else 1.0
-        value, correct = 0.0, 0
-        if n:
-            outputs = model(xb)
-            value = loss(outputs, yb)
-        if n and math.isfinite(value):
-            backward_of(model, loss.backward(), input_grad=False)
+            weight = count / global_size if loss.reduction == "mean" else 1.0
+        if count and math.isfinite(value):
             # Scaling and packing are one pass: g_r * w_r written straight into the buffer.
             for g, view in zip(self._grads, self._views):
                 np.multiply(g, weight, out=view)
-            if classifies(loss):
-                correct = correct_count(outputs, yb, loss)
         else:
             buffer[:_LOSS] = 0
         buffer[_LOSS] = value * weight
@@ -173,6 +175,27 @@ class DataParallel:
             np.copyto(g, view)
         self.interrupted = bool(buffer[_INTERRUPT] > 0)
         return float(buffer[_LOSS]), round(float(buffer[_CORRECT]))
+
+    def forward_backward(
+        self, model: Layer, loss: Loss, xb: np.ndarray, yb: np.ndarray, global_size: int
+    ) -> tuple[float, int]:
+        """Deprecated: ``fit``'s one ``train_step`` runs forward and backward, then ``reduce``."""
+        warnings.warn(
+            "DataParallel.forward_backward is deprecated: train_step runs forward and backward and"
+            " calls DataParallel.reduce",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        n = len(xb)
+        value, correct = 0.0, 0
+        if n:
+            outputs = model(xb)
+            value = loss(outputs, yb)
+            if math.isfinite(value):
+                backward_of(model, loss.backward(), input_grad=False)
+                if classifies(loss):
+                    correct = correct_count(outputs, yb, loss)
+        return self.reduce(model, loss, value, correct, n, global_size)
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of ``values`` over the ranks, in float64 (for evaluation totals)."""
@@ -213,37 +236,34 @@ class DataParallel:
             )
 
     def broadcast_text(self, text: str | None) -> str:
-        """Rank 0's ``text`` on every rank (a buffer broadcast: length, then UTF-8 bytes)."""
-        data = (text or "").encode() if self.is_root else b""
-        length = np.array([len(data)], dtype=np.int64)
-        self.comm.Bcast(length, root=0)
-        payload = np.frombuffer(data, dtype=np.uint8).copy()
-        if not self.is_root:
-            payload = np.empty(int(length[0]), dtype=np.uint8)
-        self.comm.Bcast(payload, root=0)
-        return payload.tobytes().decode()
+        """Deprecated: ``backprop.cli.distributed.broadcast_text(comm, text)``."""
+        from .cli import distributed as jobs
+
+        _moved("broadcast_text")
+        return jobs.broadcast_text(self.comm, text)
 
     def abort(self, message: str, code: int = 1) -> None:
-        """Print ``message`` (naming this rank) on stderr and end every rank of the job now."""
-        where = f"rank {self.rank} of {self.size}"
-        print(f"{message} ({where}; aborting the MPI job)", file=sys.stderr, flush=True)
-        # mpiexec forwards each rank's stderr through its process manager, which tears the job
-        # down on Abort without always draining that pipe first: a moment lets the line through.
-        time.sleep(ABORT_GRACE_SECONDS)
-        self.comm.Abort(code)
+        """Deprecated: ``backprop.cli.distributed.abort(comm, message, code)``."""
+        from .cli import distributed as jobs
+
+        _moved("abort")
+        jobs.abort(self.comm, message, code)
 
     def install_excepthook(self) -> None:
-        """An uncaught exception on any rank prints its traceback and aborts the whole job.
+        """Deprecated: ``backprop.cli.distributed.install_excepthook(comm)``, or ``python -m mpi4py``."""
+        from .cli import distributed as jobs
 
-        Without it, the other ranks would wait forever in their next collective call (mpi4py's
-        ``python -m mpi4py`` does the same; a script run by plain ``python`` does not).
-        """
-
-        def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-            traceback.print_exception(kind, error, tb)
-            self.abort(f"backprop: error: {kind.__name__}: {error}")
-
-        sys.excepthook = hook
+        _moved("install_excepthook")
+        jobs.install_excepthook(self.comm)
 
     def __repr__(self) -> str:
         return f"DataParallel(rank={self.rank}, size={self.size}, weighting={self.weighting!r})"
+
+
+def _moved(name: str) -> None:
+    warnings.warn(
+        f"DataParallel.{name} is deprecated: job control belongs to the command line, see"
+        f" backprop.cli.distributed.{name}(comm, ...) (or run a script with python -m mpi4py)",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -3,13 +3,12 @@
 ``fit`` keeps nothing in local variables that matters after a step. A ``TrainState`` holds the
 model, loss, optimiser and schedule, the shuffling generator, where the loop stands (epochs
 finished, steps taken in the current epoch, the epoch's permutation), the sums of the epoch
-so far, the ``History`` and the early-stopping record. Callbacks receive it; a checkpoint
-(``checkpoint.py``) is this object written to a file, and resuming reads it back.
+so far, the ``History``, and the callbacks that hold state (early stopping). Callbacks receive
+it; a checkpoint (``checkpoint.py``) is this object written to a file, and resuming reads it back.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,28 +57,6 @@ class History(dict):
 
 
 @dataclass
-class EarlyStopping:
-    """Stop after ``patience`` epochs without a lower watched loss; keep the best weights.
-
-    The watched value is the validation loss, or the training loss without validation data.
-    """
-
-    patience: int
-    best_value: float = math.inf
-    waited: int = 0
-    best_weights: dict[str, np.ndarray] | None = None
-
-    def update(self, model: Layer, value: float) -> bool:
-        """Record one epoch's ``value``; True when training should stop."""
-        if value < self.best_value:
-            self.best_value, self.waited = value, 0
-            self.best_weights = model.state_dict()
-            return False
-        self.waited += 1
-        return self.waited >= self.patience
-
-
-@dataclass
 class TrainState:
     """Where a training run stands, between two steps.
 
@@ -88,8 +65,11 @@ class TrainState:
     permutation of the samples (``None`` without shuffling). ``epoch_loss`` and
     ``epoch_correct`` are the sums over the epoch's batches so far, so a run resumed mid-epoch
     reports the same epoch metrics as one that was never stopped. ``logs`` holds the metrics
-    of the last finished epoch. ``distributed`` is the data-parallel strategy
-    (``backprop.distributed.DataParallel``) or ``None`` in one process.
+    of the last finished epoch, ``last_loss`` and ``last_count`` the last step's loss and
+    samples. ``strategy`` shards the batches and reduces the gradients (``strategy.Local``, or
+    ``backprop.distributed.DataParallel``, which is also ``distributed``; None in one process).
+    ``early_stopping`` is ``fit``'s ``callbacks.EarlyStopping`` (None without ``patience``);
+    ``completed`` is True once every epoch ran or a callback stopped the run.
     """
 
     model: Layer
@@ -97,7 +77,7 @@ class TrainState:
     optimizer: Optimizer
     rng: np.random.Generator
     schedule: LRSchedule | None = None
-    early_stopping: EarlyStopping | None = None
+    early_stopping: Any = None
     history: History = field(default_factory=History)
     epoch: int = 0
     batch: int = 0
@@ -107,6 +87,13 @@ class TrainState:
     epoch_correct: int = 0
     logs: dict[str, float] = field(default_factory=dict)
     distributed: Any = None
+    strategy: Any = None
+    epochs: int = 0
+    batch_size: int = 0
+    steps_per_epoch: int = 0
+    last_loss: float = 0.0
+    last_count: int = 0
+    completed: bool = False
 
     def begin_epoch(self, n: int, batch_size: int, shuffle: bool) -> None:
         """Draw the epoch's permutation and reset its sums (only at an epoch boundary)."""

@@ -5,13 +5,19 @@ an integer is stochastic mini-batch gradient descent: each epoch draws a fresh p
 from a generator seeded by ``seed`` and walks it in batches, so every sample is used once per
 epoch and the same seed gives bit-identical weights on the same machine.
 
-The loop is three functions over one ``TrainState`` (``state.py``): ``fit`` runs epochs,
-``train_epoch`` walks one epoch's batches from wherever the state stands, ``train_step`` does
-one forward, backward and update. Because everything lives in the state, a checkpoint
-(``checkpoint.py``) can save it between two steps and ``fit(..., resume=path)`` continue with
-bit-identical results. With ``distributed=`` (``distributed.py``) the same loop runs on every
-rank of an MPI job: each step trains on the rank's shard of the global batch and one
-all-reduce combines the gradients, so every rank takes the global batch's step.
+The loop is short, over one ``TrainState`` (``state.py``)::
+
+    for each epoch:   callbacks.on_epoch_begin(state)
+      for each batch: train_step: strategy.shard -> forward, loss, backward (every gradient SET)
+                      -> strategy.reduce -> optimizer.step();  callbacks.on_step_end(state)
+      _end_epoch (metrics, validation, history);  callbacks.on_epoch_end(state)
+
+Everything else is a callback (``callbacks.py``: the progress bar, the epoch's line, the
+schedule, early stopping, checkpoints, the divergence guard, the user's own) or the strategy
+(``strategy.Local``, or ``distributed.DataParallel`` over MPI: each rank trains on its shard of
+the global batch and one all-reduce combines the gradients). Because everything lives in the
+state and its components, a checkpoint (``checkpoint.py``) can save it between two steps and
+``fit(..., resume=path)`` continue with bit-identical results.
 """
 
 from __future__ import annotations
@@ -20,28 +26,49 @@ import contextlib
 import json
 import math
 import signal
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .accuracy import classifies, correct_count
-from .checkpoint import read_checkpoint, restore, save_checkpoint
+from .callbacks import (
+    Callback,
+    CallbackList,
+    CheckpointError,
+    Checkpoints,
+    DivergenceGuard,
+    EarlyStopping,
+    EpochFunction,
+    EpochLine,
+    ProgressBar,
+    ScheduleStep,
+)
+from .checkpoint import read_checkpoint, restore
 from .datacheck import check_data
 from .layers.activations import sigmoid_forward, softmax_forward
 from .layers.base import Layer, backward_of
 from .losses import Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .optim import LRSchedule
-from .state import EarlyStopping, History, TrainState
+from .signals import StopFlag, deferred_stop
+from .state import History, TrainState
+from .strategy import Local
 
 if TYPE_CHECKING:
     from .distributed import DataParallel
 
-Callback = Callable[[TrainState], Any]
+__all__ = [
+    "CheckpointError",
+    "DivergenceError",
+    "TrainingInterrupted",
+    "evaluate",
+    "fit",
+    "predict",
+    "train_epoch",
+    "train_step",
+]
 
 
 class DivergenceError(FloatingPointError):
@@ -67,13 +94,9 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signal = signal
 
 
-class CheckpointError(OSError):
-    """The first checkpoint of a run could not be written: training stopped rather than go on
-    into a disk or folder that cannot take the result. Later failed writes only warn."""
-
-
 def _check_batch_size(batch_size: int | None, name: str) -> None:
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+    whole = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+    if batch_size is not None and (not whole or batch_size < 1):
         raise ValueError(f"{name}: batch_size must be a positive integer or None, got {batch_size!r}")
 
 
@@ -96,7 +119,7 @@ def fit(
     progress: bool = True,
     shuffle: bool = True,
     patience: int | None = None,
-    callbacks: Iterable[Callback] = (),
+    callbacks: Iterable[Callback | Callable[[TrainState], Any]] = (),
     log: Callable[[str], None] = print,
     schedule: LRSchedule | None = None,
     checkpoint: str | Path | None = None,
@@ -121,8 +144,10 @@ def fit(
     shuffle : draw a new permutation every epoch (else keep the data order).
     patience : early stopping: stop after this many epochs without a lower validation loss
         (training loss without validation data) and restore the best weights.
-    callbacks : ``callback(state)`` after each epoch with the ``TrainState`` (``state.epoch``
-        finished epochs, ``state.logs`` the epoch's metrics); returning ``True`` stops training.
+    callbacks : ``backprop.callbacks.Callback`` objects (hooks at the start and end of the run,
+        of each epoch and after each step, each given the ``TrainState``), or plain functions
+        ``f(state)`` called after each epoch (``state.epoch`` finished epochs, ``state.logs``
+        the epoch's metrics), which stop training by returning ``True``.
     schedule : a learning-rate schedule (``bp.CosineLR``, ``bp.StepLR``) stepped after each epoch.
     checkpoint : a file that receives the whole training state at the end of every epoch and,
         with ``checkpoint_every=N``, after every N steps too (atomically: the previous file
@@ -140,7 +165,7 @@ def fit(
 
     With ``bp.SGD`` (no weight decay, no Nesterov) each step's update is fused into the
     weight-gradient products of the Linear layers with at least 16,384 weights, so their
-    ``grads["weight"]`` are not written by the steps (``SGD``'s docstring;
+    ``grads["weight"]`` are None during and after ``fit`` (``SGD``'s docstring;
     ``SGD(..., fused=False)`` writes them).
 
     If a loss becomes NaN or infinite, training stops at once, before that step's update:
@@ -150,7 +175,8 @@ def fit(
     (if any) and raises ``TrainingInterrupted``; a second one stops at once.
     """
     _check_batch_size(batch_size, "fit")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+    whole = isinstance(epochs, (int, np.integer)) and not isinstance(epochs, bool)
+    if not whole or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
     _positive_or_none(patience, "patience")
     _positive_or_none(checkpoint_every, "checkpoint_every")
@@ -160,8 +186,6 @@ def fit(
         raise ValueError(f"fit: checkpoint {checkpoint}: the folder {Path(checkpoint).parent} does not exist")
     if schedule is not None and schedule.optimizer is not optimizer:
         raise ValueError("fit: the schedule must be built on the optimiser passed to fit")
-    if distributed is not None and not distributed.is_root:
-        progress = False
     x, y = check_data(model, loss, x, y, "fit")
     if validation_data is not None:
         if len(validation_data) != 2:
@@ -174,9 +198,9 @@ def fit(
         else "sigmoid" if isinstance(loss, SigmoidBinaryCrossEntropy)
         else None
     )
-
     n = len(x)
     size = n if batch_size is None else min(int(batch_size), n)
+    strategy = Local() if distributed is None else distributed
     state = TrainState(
         model,
         loss,
@@ -185,6 +209,10 @@ def fit(
         schedule=schedule,
         early_stopping=None if patience is None else EarlyStopping(int(patience)),
         distributed=distributed,
+        strategy=strategy,
+        epochs=int(epochs),
+        batch_size=size,
+        steps_per_epoch=math.ceil(n / size),
     )
     arguments = {
         "epochs": int(epochs),
@@ -193,62 +221,79 @@ def fit(
         "seed": None if seed is None else int(seed),
         "patience": None if patience is None else int(patience),
         "samples": n,
-        "steps_per_epoch": math.ceil(n / size),
+        "steps_per_epoch": state.steps_per_epoch,
         "sample_shape": list(x.shape[1:]),
         "target_shape": list(y.shape[1:]),
         "loss": repr(loss),
         "validation_samples": None if validation_data is None else len(validation_data[0]),
     }
+    metadata = dict(checkpoint_metadata or {})
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
     if resume is not None:
         restore(state, read_checkpoint(resume), arguments)
-    writes = distributed is None or distributed.is_root
-    saver = _Saver(state, checkpoint if writes else None, checkpoint_every, arguments, checkpoint_metadata)
-    bar = _progress_bar(n, progress)
-    params = list(model.params.values())
-    epoch_start = [p.copy() for p in params]
-    model.train()
-    # Data-parallel steps all-reduce every gradient, so none may be consumed by a fused update.
-    fused = optimizer.fused_updates() if distributed is None else contextlib.nullcontext()
+    clock = _Clock(state.history.seconds)
+    guard = DivergenceGuard()
+    writer = None
+    if checkpoint is not None and strategy.is_root:
+        writer = Checkpoints(checkpoint, checkpoint_every, arguments, metadata, clock.seconds)
+    show = progress and strategy.is_root
+    run = CallbackList(
+        [
+            *([ProgressBar(n, state.epochs)] if show else []),
+            guard,
+            *([ScheduleStep(schedule)] if schedule is not None else []),
+            *(c if isinstance(c, Callback) else EpochFunction(c) for c in callbacks),
+            *([state.early_stopping] if state.early_stopping is not None else []),
+            *([EpochLine(n, state.epochs, log)] if show else []),
+            *([writer] if writer is not None else []),
+        ]
+    )
     try:
-        with _deferred_interrupt() as interrupted, fused:
-            if distributed is not None:
-                # Ranks agree on Ctrl-C through the step's all-reduce, so all stop at the same step.
-                distributed.interrupt_requested = interrupted
-
-            def after_step(value: float, count: int, last: bool) -> None:
-                if bar is not None:
-                    bar.update(count)
-                    bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-                if interrupted.is_set() if distributed is None else distributed.interrupted:
-                    raise saver.interrupted(interrupted.signal)
-                if not last:
-                    saver.step_done()
-
-            while state.epoch < epochs and state.history.stop_reason is None:
-                started, first = time.perf_counter(), state.batch * size
-                if bar is not None:
-                    bar.reset()
-                    bar.set_description(f"epoch {state.epoch + 1}/{epochs}")
-                    bar.update(min(first, n))
-                for param, saved in zip(params, epoch_start):
-                    np.copyto(saved, param)
-                try:
-                    train_epoch(state, x, y, size, shuffle, after_step)
-                except DivergenceError as error:
-                    raise _diverged(str(error), params, epoch_start, state.epoch + 1) from None
-                _end_epoch(state, n, validation_data, callbacks)
-                if progress:
-                    seconds = time.perf_counter() - started
-                    log(_summary(state.epoch, epochs, state.logs, seconds, n - min(first, n)))
-                saver.save(finished=state.epoch >= epochs or state.history.stop_reason is not None)
+        _loop(state, x, y, shuffle, validation_data, run, guard, writer)
     finally:
-        if bar is not None:
-            bar.close()
-        state.history.seconds = saver.seconds()
-    stopping = state.early_stopping
-    if stopping is not None and stopping.best_weights is not None:
-        model.load_state_dict(stopping.best_weights)
+        state.history.seconds = clock.seconds()
+        run.on_fit_end(state)
     return state.history
+
+
+def _loop(
+    state: TrainState,
+    x: np.ndarray,
+    y: np.ndarray,
+    shuffle: bool,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: CallbackList,
+    guard: DivergenceGuard,
+    writer: Checkpoints | None,
+) -> None:
+    """Epochs of steps until every epoch ran or a callback stopped the run (``fit``'s docstring)."""
+    strategy, optimizer = state.strategy, state.optimizer
+    # Data-parallel steps all-reduce every gradient, so none may be consumed by a fused update.
+    fused = optimizer.fused_updates() if strategy.fuses_updates else contextlib.nullcontext()
+    state.model.train()
+    with deferred_stop() as stop, fused:
+        strategy.watch(stop)
+
+        def after_step(value: float, count: int, last: bool) -> None:
+            if strategy.stop_requested():
+                raise _interrupted(state, writer, stop)
+            callbacks.on_step_end(state)
+
+        callbacks.on_fit_begin(state)
+        while state.epoch < state.epochs and state.history.stop_reason is None:
+            callbacks.on_epoch_begin(state)
+            try:
+                train_epoch(state, x, y, state.batch_size, shuffle, after_step)
+            except DivergenceError as error:
+                kept = guard.rescue(state)
+                message = f"{error}; training stopped and {kept}. Try a lower learning rate."
+                raise DivergenceError(message) from None
+            _end_epoch(state, len(x), validation_data)
+            callbacks.on_epoch_end(state)
+        state.completed = True
 
 
 def train_epoch(
@@ -263,16 +308,15 @@ def train_epoch(
 
     At an epoch boundary the epoch's permutation is drawn first. ``after_step(value, count,
     last)`` runs after each ``train_step`` with the batch's loss, its size and whether it was
-    the epoch's last batch (``fit`` uses it for the progress bar, Ctrl-C and checkpoints).
-    With ``state.distributed`` each rank takes its shard of every batch.
+    the epoch's last batch. Each process takes its shard of every batch (``state.strategy``).
     """
     n = len(x)
-    parallel = state.distributed
+    strategy = state.strategy or Local()
     if state.batch == 0:
         state.begin_epoch(n, size, shuffle)
     for start in range(state.batch * size, n, size):
         stop = min(start + size, n)
-        lo, hi = (start, stop) if parallel is None else parallel.shard(start, stop)
+        lo, hi = strategy.shard(start, stop)
         if state.order is None:
             xb, yb = x[lo:hi], y[lo:hi]
         else:
@@ -284,52 +328,43 @@ def train_epoch(
 
 
 def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: int | None = None) -> float:
-    """One step of gradient descent on the batch ``(xb, yb)``; returns the batch's loss.
+    """One step of gradient descent on the batch ``(xb, yb)``; returns the global batch's loss.
 
-    Forward, loss, backward (which SETS every gradient), then the optimiser's update in place;
-    the state's counters and the epoch's sums advance with it. Inside ``fit`` an optimiser with
-    a fused rule (plain or momentum ``SGD``) has hooks on the large Linear weights that apply
-    its step inside their gradient products, leaving those gradients None (see ``SGD``).
-    With ``state.distributed``, ``(xb, yb)`` is this rank's shard of a global batch of
-    ``global_size`` samples; the gradients are all-reduced before the finite check, which every
-    rank then decides alike.
+    Forward, loss, backward (which SETS every gradient), the strategy's reduction, then the
+    optimiser's update in place; the state's counters and the epoch's sums advance with it.
+    ``(xb, yb)`` is this process's shard of a global batch of ``global_size`` samples (all of
+    it in one process; possibly none of it on an MPI rank of a small batch). A loss that is not
+    finite skips the backward and stops here, before the update, on every rank alike. Inside
+    ``fit`` an optimiser with a fused rule (plain or momentum ``SGD``) has hooks on the large
+    Linear weights that apply its step inside their gradient products, leaving those gradients
+    None (see ``SGD``).
     """
-    model, loss, parallel, optimizer = state.model, state.loss, state.distributed, state.optimizer
-    if parallel is None:
+    model, loss, strategy = state.model, state.loss, state.strategy or Local()
+    count = len(xb) if global_size is None else global_size
+    value, correct = 0.0, 0
+    if len(xb):
         outputs = model(xb)
         value = loss(outputs, yb)
-        _check_finite(value, state)
-        backward_of(model, loss.backward(), input_grad=False)
-        optimizer.step()
-        if classifies(loss):
-            state.epoch_correct += correct_count(outputs, yb, loss)
-        count = len(xb)
-    else:
-        count = len(xb) if global_size is None else global_size
-        value, correct = parallel.forward_backward(model, loss, xb, yb, count)
-        _check_finite(value, state)
-        optimizer.step()
-        state.epoch_correct += correct
-        parallel.after_update(model, state.step + 1)
-    state.step += 1
-    state.batch += 1
-    state.epoch_loss += value * count
-    return value
-
-
-def _check_finite(value: float, state: TrainState) -> None:
+        if math.isfinite(value):
+            backward_of(model, loss.backward(), input_grad=False)
+            if classifies(loss):
+                correct = correct_count(outputs, yb, loss)
+    value, correct = strategy.reduce(model, loss, value, correct, len(xb), count)
     if not math.isfinite(value):
         where = f"epoch {state.epoch + 1}, step {state.step + 1}"
         raise DivergenceError(f"fit: the loss became {value} at {where}")
+    state.optimizer.step()
+    strategy.after_update(model, state.step + 1)
+    state.step += 1
+    state.batch += 1
+    state.epoch_loss += value * count
+    state.epoch_correct += correct
+    state.last_loss, state.last_count = value, count
+    return value
 
 
-def _end_epoch(
-    state: TrainState,
-    n: int,
-    validation_data: tuple[np.ndarray, np.ndarray] | None,
-    callbacks: Iterable[Callback],
-) -> None:
-    """Close the epoch: its metrics and validation, the schedule's step, callbacks, early stopping."""
+def _end_epoch(state: TrainState, n: int, validation_data: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """Close the epoch: its metrics, its validation, the history."""
     logs = {"loss": state.epoch_loss / n}
     if classifies(state.loss):
         logs["accuracy"] = state.epoch_correct / n
@@ -345,165 +380,32 @@ def _end_epoch(
     for key, value in logs.items():
         history[key].append(value)
     history.epochs_run = state.epoch
-    if state.schedule is not None:
-        state.schedule.step()
-    stop = any(callback(state) is True for callback in callbacks)
-    stopping = state.early_stopping
-    if stopping is not None:
-        watched = logs.get("val_loss", logs["loss"])
-        if watched < stopping.best_value:
-            history.best_epoch = state.epoch
-        if stopping.update(state.model, watched):
-            history.stop_reason = f"early stopping: no improvement for {stopping.patience} epochs"
-            return
-    if stop:
-        history.stop_reason = f"stopped by a callback after epoch {state.epoch}"
 
 
-class _Saver:
-    """Writes the training state to the checkpoint file when one is due; keeps the wall time."""
+def _interrupted(state: TrainState, writer: Checkpoints | None, stop: StopFlag) -> TrainingInterrupted:
+    """The exception that ends a run stopped by Ctrl-C or SIGTERM, after the checkpoint is written."""
+    name = "terminated (SIGTERM)" if stop.signal == signal.SIGTERM else "interrupted"
+    where = f"fit: {name} in epoch {state.epoch + 1} after step {state.batch} of the epoch"
+    if writer is None:
+        return TrainingInterrupted(f"{where}; no checkpoint was written", state, None, stop.signal)
+    try:
+        saved = writer.write(state, finished=False)
+    except CheckpointError as error:
+        return TrainingInterrupted(f"{where}; {error}", state, None, stop.signal)
+    if saved:
+        message = f"{where}; the checkpoint {writer.path} holds the state"
+        return TrainingInterrupted(message, state, writer.path, stop.signal)
+    return TrainingInterrupted(f"{where}; no checkpoint was written", state, None, stop.signal)
 
-    def __init__(
-        self,
-        state: TrainState,
-        path: str | Path | None,
-        every: int | None,
-        arguments: dict[str, Any],
-        metadata: Mapping[str, Any] | None,
-    ) -> None:
-        self.state = state
-        self.path = None if path is None else Path(path)
-        self.every = every
-        self.arguments = arguments
-        self.metadata = dict(metadata or {})
-        try:
-            json.dumps(self.metadata)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
-        self.seconds_before = state.history.seconds
-        self.started = time.perf_counter()
-        self.written = False  # whether this call has written the checkpoint once
+
+class _Clock:
+    """The run's wall time: what earlier sessions of a resumed run took, plus this one's so far."""
+
+    def __init__(self, before: float) -> None:
+        self.before, self.started = before, time.perf_counter()
 
     def seconds(self) -> float:
-        return self.seconds_before + time.perf_counter() - self.started
-
-    def step_done(self) -> None:
-        if self.every is not None and self.state.step % self.every == 0:
-            self.save(finished=False)
-
-    def save(self, finished: bool) -> bool:
-        """Write the checkpoint (if any); a failed write warns on stderr and keeps the old file.
-
-        The first write of the call is the exception: if it fails, nothing this run does can be
-        kept, so ``CheckpointError`` stops it now rather than after every remaining epoch.
-        """
-        if self.path is None:
-            return False
-        try:
-            save_checkpoint(self.state, self.path, self.arguments, finished, self.seconds(), self.metadata)
-        except OSError as error:
-            reason = error.strerror or str(error)
-            if not self.written:
-                state = self.state
-                raise CheckpointError(
-                    f"fit: cannot write the checkpoint {self.path} ({reason}); training stopped at epoch"
-                    f" {state.epoch + (state.batch > 0)}, step {state.step}, rather than go on into a"
-                    " folder that cannot take the result",
-                ) from error
-            print(
-                f"backprop: warning: could not write the checkpoint {self.path} ({reason});"
-                " the previous checkpoint is kept",
-                file=sys.stderr,
-            )
-            return False
-        self.written = True
-        return True
-
-    def interrupted(self, signal_number: int) -> TrainingInterrupted:
-        state = self.state
-        name = "terminated (SIGTERM)" if signal_number == signal.SIGTERM else "interrupted"
-        where = f"fit: {name} in epoch {state.epoch + 1} after step {state.batch} of the epoch"
-        try:
-            saved = self.save(finished=False)
-        except CheckpointError as error:
-            return TrainingInterrupted(f"{where}; {error}", state, None, signal_number)
-        if saved:
-            message = f"{where}; the checkpoint {self.path} holds the state"
-            return TrainingInterrupted(message, state, self.path, signal_number)
-        return TrainingInterrupted(f"{where}; no checkpoint was written", state, None, signal_number)
-
-
-class _Interrupt(threading.Event):
-    """Set by the first SIGINT or SIGTERM; ``signal`` says which came."""
-
-    signal: int = signal.SIGINT
-
-
-#: The signals that ask a run to stop: Ctrl-C, and what ``kill``, ``timeout``, ``docker stop``,
-#: Slurm and Kubernetes send.
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[_Interrupt]:
-    """Turn the first Ctrl-C or SIGTERM into a flag the loop reads after each step; a second one
-    acts at once (the handler that was there before takes it).
-
-    Only the main thread can handle signals; elsewhere the flag is never set and the signals
-    behave as usual.
-    """
-    interrupted = _Interrupt()
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-    previous = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
-
-    def handler(signum: int, frame: Any) -> None:
-        interrupted.signal = signum
-        interrupted.set()
-        for number, action in previous.items():
-            signal.signal(number, action)
-
-    for number in _STOP_SIGNALS:
-        signal.signal(number, handler)
-    try:
-        yield interrupted
-    finally:
-        for number, action in previous.items():
-            signal.signal(number, action)
-
-
-def _diverged(
-    message: str, params: list[np.ndarray], epoch_start: list[np.ndarray], epoch: int
-) -> DivergenceError:
-    """Stop without the step whose loss is not finite; make sure the weights left are finite.
-
-    The weights in place come from the last update, whose loss was finite. Only if that update
-    itself overflowed are they replaced by the weights the epoch started with (a copy per epoch
-    costs nothing; a copy per step would cost a pass over every weight each step).
-    """
-    if all(np.isfinite(param).all() for param in params):
-        kept = "the weights of the last step with a finite loss were kept"
-    else:
-        for param, saved in zip(params, epoch_start):
-            np.copyto(param, saved)
-        kept = f"the last update overflowed, so the weights from the start of epoch {epoch} were restored"
-    return DivergenceError(f"{message}; training stopped and {kept}. Try a lower learning rate.")
-
-
-def _summary(epoch: int, epochs: int, logs: dict[str, float], seconds: float, n: int) -> str:
-    """One line per epoch; ``n`` is the samples trained on in ``seconds`` (fewer in a resumed epoch)."""
-    metrics = "  ".join(f"{key} {value:.4f}" for key, value in logs.items())
-    return f"epoch {epoch}/{epochs}  {metrics}  {seconds:.2f}s  {n / max(seconds, 1e-9):,.0f} samples/s"
-
-
-def _progress_bar(total: int, progress: bool) -> Any:
-    """A tqdm bar on a terminal; on a pipe or with ``progress=False``, nothing at all."""
-    if not progress or not sys.stderr.isatty():
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="sample", unit_scale=True, leave=False, dynamic_ncols=True)
+        return self.before + time.perf_counter() - self.started
 
 
 def _batches(n: int, batch_size: int | None) -> range:

@@ -1,9 +1,11 @@
-"""``backprop train --distributed``: the MPI side of the command, kept out of ``train.py``.
+"""``backprop train --distributed``: the MPI side of the command, and the job control of an MPI run.
 
 ``start`` builds the ``DataParallel`` strategy on ``MPI.COMM_WORLD`` and installs the
-excepthook that aborts the job; ``abort_on_failure`` does the same for errors ``main`` would
-otherwise turn into a normal exit, because a rank that leaves quietly leaves the others waiting
-forever in their next all-reduce. Only rank 0 prints and writes (``is_root``, ``on_root``).
+excepthook that aborts the job (``install_excepthook``); ``abort_on_failure`` does the same for
+errors ``main`` would otherwise turn into a normal exit, because a rank that leaves quietly
+leaves the others waiting forever in their next all-reduce (``abort``). Only rank 0 prints and
+writes (``is_root``, ``on_root``; the folder's name reaches the others by ``broadcast_text``).
+The training strategy itself (``backprop.distributed``) does no job control.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import argparse
 import contextlib
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+import numpy as np
 
 from . import arguments
 from .errors import Terminated, UserError, warn
@@ -52,7 +58,7 @@ def start(args: argparse.Namespace) -> Any:
             " pip install 'backprop[mpi]'"
         ) from error
     parallel = DataParallel(MPI.COMM_WORLD, check_every=args.check_replicas)
-    parallel.install_excepthook()
+    install_excepthook(parallel.comm)
     if parallel.size == 1:
         warn(
             "--distributed: MPI reports one process, so this run trains in one process; start several"
@@ -74,14 +80,14 @@ def abort_on_failure(parallel: Any) -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        parallel.abort(f"backprop: error: {error}", 2)
+        abort(parallel.comm, f"backprop: error: {error}", 2)
     except Terminated:
-        parallel.abort("backprop: terminated (SIGTERM)", 128 + signal.SIGTERM)
+        abort(parallel.comm, "backprop: terminated (SIGTERM)", 128 + signal.SIGTERM)
     except KeyboardInterrupt:
-        parallel.abort("backprop: interrupted", 130)
+        abort(parallel.comm, "backprop: interrupted", 130)
     except Exception as error:
         traceback.print_exc(file=sys.stderr)
-        parallel.abort(f"backprop: error: {type(error).__name__}: {error}", 1)
+        abort(parallel.comm, f"backprop: error: {type(error).__name__}: {error}", 1)
 
 
 def is_root(parallel: Any) -> bool:
@@ -94,7 +100,7 @@ def on_root(parallel: Any, make_folder: Callable[[], Path]) -> Path:
     if parallel is None:
         return make_folder()
     folder = make_folder() if parallel.is_root else None
-    return Path(parallel.broadcast_text(None if folder is None else str(folder)))
+    return Path(broadcast_text(parallel.comm, None if folder is None else str(folder)))
 
 
 def world_size(parallel: Any) -> int:
@@ -104,3 +110,42 @@ def world_size(parallel: Any) -> int:
 def resume_hint(parallel: Any) -> str:
     """What to add to ``backprop train --resume RUN`` to continue a distributed run."""
     return "" if parallel is None else f" --distributed (under mpiexec -n {parallel.size})"
+
+
+#: Seconds between printing the reason for an abort and MPI_Abort (see ``abort``).
+ABORT_GRACE_SECONDS = 0.5
+
+
+def broadcast_text(comm: Any, text: str | None) -> str:
+    """Rank 0's ``text`` on every rank of ``comm`` (a buffer broadcast: length, then UTF-8 bytes)."""
+    root = comm.Get_rank() == 0
+    data = (text or "").encode() if root else b""
+    length = np.array([len(data)], dtype=np.int64)
+    comm.Bcast(length, root=0)
+    payload = np.frombuffer(data, dtype=np.uint8).copy() if root else np.empty(int(length[0]), dtype=np.uint8)
+    comm.Bcast(payload, root=0)
+    return payload.tobytes().decode()
+
+
+def abort(comm: Any, message: str, code: int = 1) -> None:
+    """Print ``message`` (naming this rank) on stderr and end every rank of the job now."""
+    where = f"rank {comm.Get_rank()} of {comm.Get_size()}"
+    print(f"{message} ({where}; aborting the MPI job)", file=sys.stderr, flush=True)
+    # mpiexec forwards each rank's stderr through its process manager, which tears the job
+    # down on Abort without always draining that pipe first: a moment lets the line through.
+    time.sleep(ABORT_GRACE_SECONDS)
+    comm.Abort(code)
+
+
+def install_excepthook(comm: Any) -> None:
+    """An uncaught exception on any rank prints its traceback and aborts the whole job.
+
+    Without it, the other ranks would wait forever in their next collective call (mpi4py's
+    ``python -m mpi4py`` does the same for a script; a script run by plain ``python`` does not).
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        traceback.print_exception(kind, error, tb)
+        abort(comm, f"backprop: error: {kind.__name__}: {error}")
+
+    sys.excepthook = hook
