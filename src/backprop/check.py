@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import validation
 from .layers.base import Layer
 from .losses import Loss
 from .random import as_generator
@@ -156,9 +157,8 @@ def gradcheck(
     Random layers (Dropout) draw the same mask at every evaluation: their generators are
     rewound before each forward pass.
     """
-    if isinstance(directions, bool) or not isinstance(directions, (int, np.integer)) or directions < 1:
-        # Zero directions would check nothing and report every gradient as passing.
-        raise ValueError(f"gradcheck: directions must be a positive integer, got {directions!r}")
+    # Zero directions would check nothing and report every gradient as passing.
+    validation.positive_integer("gradcheck", "directions", directions)
     x = np.asarray(x)
     if x.dtype != np.float64:
         raise TypeError(f"gradcheck: expected a float64 input, got {x.dtype} (use dtype=np.float64)")

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
+from . import validation
 from .accuracy import classifies, correct_count
 from .layers.base import Layer, backward_of
 from .losses import Loss
@@ -79,11 +80,7 @@ class DataParallel:
     def __init__(self, comm: Any, check_every: int | None = None, weighting: str = "samples") -> None:
         if not hasattr(comm, "Allreduce") or not hasattr(comm, "Get_rank"):
             raise TypeError(f"DataParallel: comm must be an mpi4py communicator, got {type(comm).__name__}")
-        whole = isinstance(check_every, (int, np.integer)) and not isinstance(check_every, bool)
-        if check_every is not None and (not whole or check_every < 1):
-            raise ValueError(
-                f"DataParallel: check_every must be a positive integer or None, got {check_every!r}"
-            )
+        check_every = validation.positive_integer_or_none("DataParallel", "check_every", check_every)
         if weighting not in WEIGHTINGS:
             raise ValueError(f"DataParallel: weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         self.comm = comm

@@ -20,46 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from . import validation
 from .blas import axpy, gemm
 from .layers.base import GradHook
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _positive(owner: str, name: str, value: object) -> float:
-    if not _is_real(value) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(owner: str, name: str, value: object) -> float:
-    if not _is_real(value) or value < 0:
-        raise ValueError(f"{owner}: {name} must be a non-negative number, got {value!r}")
-    return float(value)
-
-
-def _fraction(owner: str, name: str, value: object) -> float:
-    if not _is_real(value) or not 0 <= value < 1:
-        raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _positive_int(owner: str, name: str, value: object) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def sgd_update(
@@ -198,7 +166,7 @@ class Optimizer:
                     f"{owner}: gradient {name!r} must be an ndarray of shape {w.shape}"
                 )
         self.model = model
-        self.lr = _positive(owner, "lr", lr)
+        self.lr = validation.positive(owner, "lr", lr)
         self.t = 0
         # Parallel lists in one fixed order, zipped with the state buffers at every step.
         self.names = list(params)
@@ -288,7 +256,7 @@ class Optimizer:
                 f"{owner}: state_dict does not match this optimiser:"
                 f" missing {missing}, unexpected {unexpected}"
             )
-        lr = _non_negative(owner, "state_dict['lr']", float(state["lr"]))
+        lr = validation.non_negative(owner, "state_dict['lr']", float(state["lr"]))
         t = state["step"]
         if np.ndim(t) != 0 or int(t) != t or t < 0:
             raise ValueError(f"{owner}: state_dict['step'] must be an integer >= 0, got {t!r}")
@@ -349,16 +317,13 @@ class SGD(Optimizer):
         fused: bool = True,
     ) -> None:
         super().__init__(model, lr)
-        self.momentum = _fraction("SGD", "momentum", momentum)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise ValueError(f"SGD: nesterov must be True or False, got {nesterov!r}")
+        self.momentum = validation.fraction("SGD", "momentum", momentum)
+        nesterov = validation.flag("SGD", "nesterov", nesterov)
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0")
         self.nesterov = bool(nesterov)
-        self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
-        if not isinstance(fused, (bool, np.bool_)):
-            raise ValueError(f"SGD: fused must be True or False, got {fused!r}")
-        self.fused = bool(fused)
+        self.weight_decay = validation.non_negative("SGD", "weight_decay", weight_decay)
+        self.fused = validation.flag("SGD", "fused", fused)
         if self.momentum:
             self._buffers("momentum_buffer")
         self._bind_state()
@@ -460,11 +425,11 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (
-            _fraction("Adam", "betas[0]", betas[0]),
-            _fraction("Adam", "betas[1]", betas[1]),
+            validation.fraction("Adam", "betas[0]", betas[0]),
+            validation.fraction("Adam", "betas[1]", betas[1]),
         )
-        self.eps = _positive("Adam", "eps", eps)
-        self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        self.eps = validation.positive("Adam", "eps", eps)
+        self.weight_decay = validation.non_negative("Adam", "weight_decay", weight_decay)
         self._buffers("exp_avg")
         self._buffers("exp_avg_sq")
         self._bind_state()
@@ -537,8 +502,8 @@ class StepLR(LRSchedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = _positive("StepLR", "gamma", gamma)
+        self.step_size = validation.positive_integer("StepLR", "step_size", step_size)
+        self.gamma = validation.positive("StepLR", "gamma", gamma)
 
     def lr_at(self, epoch: int) -> float:
         # Closed form rather than repeated multiplication, so no rounding drift builds up
@@ -554,8 +519,8 @@ class CosineLR(LRSchedule):
 
     def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.t_max = _positive_int("CosineLR", "t_max", t_max)
-        self.eta_min = _non_negative("CosineLR", "eta_min", eta_min)
+        self.t_max = validation.positive_integer("CosineLR", "t_max", t_max)
+        self.eta_min = validation.non_negative("CosineLR", "eta_min", eta_min)
         if self.eta_min > self.base_lr:
             raise ValueError(
                 f"CosineLR: eta_min must not exceed the optimiser's lr ({self.base_lr}),"

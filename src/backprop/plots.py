@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import validation
 from .files import atomic_write
 
 try:
@@ -466,8 +467,7 @@ def plot_misclassified(
     """
     function = "plot_misclassified"
     path = _png_path(function, path)
-    if isinstance(max_images, bool) or not isinstance(max_images, (int, np.integer)) or max_images < 1:
-        raise ValueError(f"{function}: max_images must be a positive integer, got {max_images!r}")
+    validation.positive_integer(function, "max_images", max_images)
     images = _as_images(function, images)
     labels = _class_labels(function, "labels", labels)
     predictions = _class_labels(function, "predictions", predictions)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import validation
 from .accuracy import classifies, correct_count
 from .callbacks import (
     Callback,
@@ -92,18 +93,6 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.state = state
         self.checkpoint = checkpoint
         self.signal = signal
-
-
-def _check_batch_size(batch_size: int | None, name: str) -> None:
-    whole = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
-    if batch_size is not None and (not whole or batch_size < 1):
-        raise ValueError(f"{name}: batch_size must be a positive integer or None, got {batch_size!r}")
-
-
-def _positive_or_none(value: Any, what: str) -> None:
-    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if value is not None and (not whole or value < 1):
-        raise ValueError(f"fit: {what} must be a positive integer or None, got {value!r}")
 
 
 def fit(
@@ -174,12 +163,12 @@ def fit(
     Ctrl-C or SIGTERM (in the main thread) finishes the step in flight, writes the checkpoint
     (if any) and raises ``TrainingInterrupted``; a second one stops at once.
     """
-    _check_batch_size(batch_size, "fit")
-    whole = isinstance(epochs, (int, np.integer)) and not isinstance(epochs, bool)
-    if not whole or epochs < 0:
-        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-    _positive_or_none(patience, "patience")
-    _positive_or_none(checkpoint_every, "checkpoint_every")
+    validation.positive_integer_or_none("fit", "batch_size", batch_size)
+    validation.non_negative_integer("fit", "epochs", epochs)
+    validation.positive_integer_or_none("fit", "patience", patience)
+    validation.positive_integer_or_none("fit", "checkpoint_every", checkpoint_every)
+    validation.flag("fit", "shuffle", shuffle)
+    validation.flag("fit", "progress", progress)
     if checkpoint_every is not None and checkpoint is None:
         raise ValueError("fit: checkpoint_every needs checkpoint=PATH, the file to write")
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
@@ -428,7 +417,7 @@ def evaluate(
     rank with the same set) each rank evaluates its contiguous shard and the totals are summed
     across the ranks, so every rank returns the same numbers.
     """
-    _check_batch_size(batch_size, "evaluate")
+    validation.positive_integer_or_none("evaluate", "batch_size", batch_size)
     x, y = check_data(model, loss, x, y, "evaluate")
     n = len(x)
     if distributed is not None:
@@ -467,7 +456,7 @@ def predict(
     ``probabilities=False`` for the logits). With ``SigmoidBinaryCrossEntropy`` it is
     ``"sigmoid"``: each output's probability ``1 / (1 + e^-z)``, by the stable two-branch sigmoid.
     """
-    _check_batch_size(batch_size, "predict")
+    validation.positive_integer_or_none("predict", "batch_size", batch_size)
     x = np.asarray(x)
     dtype = model.dtype
     if dtype is not None and x.dtype != dtype:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validation
 from ..layers.base import Layer
 from ..losses import Loss
 from .document import document
@@ -57,8 +58,7 @@ def explain(
     """
     if format not in ("text", "markdown"):
         raise ValueError(f"explain: format must be 'text' or 'markdown', got {format!r}")
-    if not isinstance(max_elements, int) or max_elements < 1:
-        raise ValueError(f"explain: max_elements must be a positive integer, got {max_elements!r}")
+    validation.positive_integer("explain", "max_elements", max_elements)
     trace = trace_step(model, loss, x, t, lr=lr, apply=apply, fd_elements=fd_elements, seed=seed)
     blocks = document(trace, model)
     if format == "markdown":

@@ -143,6 +143,18 @@ class Layer:
         for name, value in state.items():
             np.copyto(params[name], value, casting="unsafe")
 
+    def extra_state(self) -> dict[str, Any]:
+        """What training changes in the layer besides its parameters, as JSON-ready values: none here.
+
+        A checkpoint keeps it, so that a resumed run goes on exactly (Dropout's generator).
+        """
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Take back what ``extra_state`` gave, checking it before anything changes."""
+        if state:
+            raise ValueError(f"{self}: expected no extra state, got {sorted(state)}")
+
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
         return {}

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import DTypeLike
 
+from .. import validation
 from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
@@ -292,11 +293,9 @@ class Conv2d(Layer):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Conv2d: {name} must be a positive integer, got {value!r}")
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = validation.positive_integer("Conv2d", "in_channels", in_channels)
+        self.out_channels = validation.positive_integer("Conv2d", "out_channels", out_channels)
+        bias = validation.flag("Conv2d", "bias", bias)
         self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = as_pair(stride, "stride", "Conv2d")
         self.padding = as_pair(padding, "padding", "Conv2d", minimum=0)

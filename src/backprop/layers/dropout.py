@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation
 from ..random import as_generator
 from .base import Layer
 
@@ -21,9 +22,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
-        if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = validation.probability("Dropout", "p", p)
         self.rng = as_generator(rng)
         self._scaled_mask: np.ndarray | None = None
         self._shape: tuple[int, ...] | None = None
@@ -45,6 +44,18 @@ class Dropout(Layer):
         if self._scaled_mask is None:
             return gy
         return gy * self._scaled_mask
+
+    def extra_state(self) -> dict[str, Any]:
+        """The generator that draws the masks: a resumed run draws the masks it would have drawn."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if set(state) != {"rng"}:
+            raise ValueError(f"{self}: expected extra state {{'rng': ...}}, got keys {sorted(state)}")
+        # A generator of the same kind takes the state first: a malformed one fails there.
+        probe = type(self.rng.bit_generator)()
+        probe.state = state["rng"]
+        self.rng.bit_generator.state = state["rng"]
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .. import validation
 from ..dtypes import resolve_dtype
 from ..init import default_weight_and_bias
 from ..random import as_generator
@@ -70,11 +71,9 @@ class Linear(Layer):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = validation.positive_integer("Linear", "in_features", in_features)
+        self.out_features = validation.positive_integer("Linear", "out_features", out_features)
+        bias = validation.flag("Linear", "bias", bias)
         dtype = resolve_dtype(dtype, str(self))
         self._add_param("weight", np.empty((self.out_features, self.in_features), dtype))
         if bias:

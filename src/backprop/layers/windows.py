@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import is_integer
+
 Pair = tuple[int, int]
 
 
 def as_pair(value: int | tuple[int, int], name: str, owner: str, minimum: int = 1) -> Pair:
     """``value`` as an ``(h, w)`` pair of ints ``>= minimum``; ValueError naming ``owner`` if not."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
-    ):
+    if len(items) != 2 or not all(is_integer(v) and v >= minimum for v in items):
         kind = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{owner}: {name} must be a {kind} integer or a pair of them, got {value!r}")
     return int(items[0]), int(items[1])
