@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/python -m pytest -q
+
+# The fast lane, for the edit-and-check loop: every test but the slow, MPI and browser ones
+# (pyproject.toml's markers). `make test` stays the whole suite, which CI runs.
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/python -m pytest -q -m "not slow and not mpi and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

@@ -10,8 +10,9 @@ import itertools
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import start_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -47,8 +48,7 @@ def start_chromium(profile: Path, width: int = 1200, height: int = 1100):
 
 def start_server(run: Path) -> tuple[subprocess.Popen, str]:
     """`backprop serve RUN --port 0` as a user starts it; returns the process and the page's address."""
-    process = subprocess.Popen([sys.executable, "-m", "backprop", "serve", str(run), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_cli("serve", run, "--port", "0")
     first = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+/", first)
     if not match:

@@ -14,6 +14,7 @@ import sys
 import threading
 
 import pytest
+from conftest import cli_ok, cli_user_error
 
 from backprop import bench
 
@@ -35,22 +36,17 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def backprop(*args, code=None):
-    command = [sys.executable, "-m", "backprop"] if code is None else [sys.executable, "-c", code]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
-    result = backprop(
+    result = cli_ok(
         "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,sweep",
-        "--json", folder / "results.json", "--plot", folder / "sweep.png",
+        "--json", folder / "results.json", "--plot", folder / "sweep.png", timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout, folder
 
 
+@pytest.mark.slow
 def test_quick_run_prints_the_table_with_every_row(quick_run):
     stdout, _ = quick_run
     lines = stdout.splitlines()
@@ -69,6 +65,7 @@ def test_quick_run_prints_the_table_with_every_row(quick_run):
     assert "sweep, W1 training samples/s by batch size" in stdout
 
 
+@pytest.mark.slow
 def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     _, folder = quick_run
     content = json.loads((folder / "results.json").read_text())
@@ -94,6 +91,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     ]
 
 
+@pytest.mark.slow
 def test_quick_run_draws_the_sweep(quick_run):
     _, folder = quick_run
     assert (folder / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -253,6 +251,7 @@ def test_sweep_series_is_samples_per_second_with_gaps():
     assert all(math.isnan(v) for v in series[1:-1])
 
 
+@pytest.mark.slow
 def test_memory_child_prints_one_json_line():
     result = subprocess.run(
         [sys.executable, "-m", "backprop.bench", "--memory", "ours", "--samples", "512"],
@@ -265,14 +264,15 @@ def test_memory_child_prints_one_json_line():
     assert memory["over_data_mb"] == pytest.approx(memory["peak_mb"] - memory["rss_with_data_mb"])
 
 
+@pytest.mark.slow
 def test_without_torch_and_jax_their_columns_say_not_installed():
-    result = backprop("bench", "--quick", "--workloads", "infer", code=WITHOUT_TORCH_AND_JAX)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = cli_ok("bench", "--quick", "--workloads", "infer", code=WITHOUT_TORCH_AND_JAX, timeout=300)
     row = next(line for line in result.stdout.splitlines() if line.startswith("W4 infer"))
     assert row.count("not installed") == 2
     assert "PyTorch not installed, JAX not installed" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -285,16 +285,13 @@ def test_without_torch_and_jax_their_columns_say_not_installed():
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(args, message):
-    result = backprop("bench", *args)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
+    assert message in cli_user_error("bench", *args, timeout=300)
 
 
+@pytest.mark.slow
 def test_threads_runs_unpinned_with_a_core_probe_each_round():
-    result = backprop("bench", "--quick", "--frameworks", "ours", "--workloads", "infer", "--threads", "2",
-                      "--rounds", "2")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = cli_ok("bench", "--quick", "--frameworks", "ours", "--workloads", "infer", "--threads", "2",
+                    "--rounds", "2", timeout=300)
     assert "unpinned: threads: ours 2 (NumPy's BLAS, threadpoolctl)" in result.stdout
     probe = next(line for line in result.stdout.splitlines() if line.startswith("core probe per round"))
     assert probe.startswith("core probe per round (2 spinning process(es) asked for 2 core(s)): saw ")

@@ -122,6 +122,7 @@ def test_a_copied_model_builds_its_shared_references_from_its_own_layers(copier)
     assert small.params["0.weight"] is small.layers[0].params["weight"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["before-training", "after-training"])
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_a_copied_fit_setup_trains_on_bit_identically(copier, setup, when):

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST, needs_shared_mnist
 
 import backprop.datasets as ds
 from backprop import Linear
 from backprop.datasets import mnist as mnist_module
 from backprop.files import atomic_write
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
          np.float64: 0x0E}
@@ -332,12 +331,7 @@ def test_download_without_network_says_to_place_files_by_hand(tmp_path, monkeypa
     assert leftovers(tmp_path) == []
 
 
-# MNIST's real test set, where ../shared/data/mnist is present.
-
-needs_shared_mnist = pytest.mark.skipif(
-    not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"real MNIST test files not found in {SHARED_MNIST}",
-)
+# MNIST's real test set, where ../shared/data/mnist is present (conftest's needs_shared_mnist).
 
 
 @needs_shared_mnist

@@ -25,6 +25,7 @@ import backprop as bp
 from backprop.cli import main
 from backprop.distributed import shard_bounds
 
+pytestmark = pytest.mark.mpi
 HERE = Path(__file__).parent
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
 BACKPROP = Path(sys.executable).with_name("backprop")
@@ -168,12 +169,32 @@ def test_train_distributed_matches_one_process_and_only_rank_0_writes(tmp_path: 
     assert metrics["history"]["val_loss"] == pytest.approx(reference["history"]["val_loss"], rel=1e-6)
 
 
+# `backprop train` whose ranks, once the first epoch and its checkpoint are done, wait for Ctrl-C
+# before their next step. Without the wait the test raced the signal against 5 epochs of a few
+# milliseconds each, and lost where the machine was slow to deliver it; now the run cannot end
+# before the signal arrives, and stops at a step known in advance.
+_WAIT_FOR_CTRL_C = """
+import sys, time
+import backprop.training as training
+from backprop.cli import main
+step = training.train_step
+def waiting(state, *args):
+    deadline = time.monotonic() + 60
+    while state.epoch >= 1 and not state.distributed.interrupt_requested.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)  # fit's Ctrl-C handler runs here and sets the flag
+    return step(state, *args)
+training.train_step = waiting
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_interrupted_distributed_run_resumes_under_mpiexec(tmp_path: Path) -> None:
     long = ["train", "--epochs", "6", "--hidden", "8", "--batch-size", "128", "--dtype", "float64", "--no-plots"]
     assert main([*long, "--quiet", "--out", str(tmp_path / "one")]) == 0
     run = tmp_path / "stopped"
     env = os.environ | {"OPENBLAS_NUM_THREADS": "1"}
-    command = [str(MPIEXEC), "-n", "2", str(BACKPROP), *long, "--distributed", "--quiet", "--out", str(run)]
+    command = [str(MPIEXEC), "-n", "2", sys.executable, "-c", _WAIT_FOR_CTRL_C, *long, "--distributed", "--quiet",
+               "--out", str(run)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
     while not (run / "checkpoint.safetensors").exists() and time.monotonic() < deadline:
@@ -182,8 +203,9 @@ def test_interrupted_distributed_run_resumes_under_mpiexec(tmp_path: Path) -> No
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "--distributed" in stderr and not (run / "metrics.json").exists()
-    stopped_at = bp.read_checkpoint(run / "checkpoint.safetensors").state["epoch"]
-    assert 1 <= stopped_at < 6
+    stopped = bp.read_checkpoint(run / "checkpoint.safetensors")
+    # Stopped early, after the one step the ranks took once the signal came: epoch 2's first.
+    assert not stopped.finished and (stopped.state["epoch"], stopped.state["batch"]) == (1, 1)
     resumed = mpiexec(str(BACKPROP), "train", "--resume", str(run), "--distributed", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "metrics.json").read_text())["world_size"] == 2

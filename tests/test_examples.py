@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cli_ok, run_cli
 
 import backprop as bp
 from backprop.cli import main
@@ -196,38 +197,32 @@ def test_every_examples_explanation_checks_out_and_fits_a_terminal(name):
 # --- the command line and the scripts --------------------------------------------------------
 
 
-def backprop(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "backprop", "example", *map(str, args)],
-        capture_output=True, text=True, timeout=120, cwd=cwd,
-    )
-
-
+@pytest.mark.slow
 def test_cli_runs_the_softmax_example():
-    result = backprop("softmax")
-    assert result.returncode == 0, result.stderr
+    result = cli_ok("example", "softmax", timeout=120)
     assert "2.99760217e-15" in result.stdout and "[3.09335001e-50 3.09335001e-50 1.00000000e+00]" in result.stdout
 
 
+@pytest.mark.slow
 def test_cli_explains_a_step_of_the_sigmoid_network():
-    result = backprop("sigmoid", "--explain")
-    assert result.returncode == 0, result.stderr
+    result = cli_ok("example", "sigmoid", "--explain", timeout=120)
     assert "delta_2 = (W_3^T delta_3) * sigmoid'(z_2)" in result.stdout
     assert "Delta = delta_3 = dL/dz_3 = -2 (t - O) / M" in result.stdout
 
 
+@pytest.mark.slow
 def test_cli_writes_a_markdown_handout(tmp_path):
     out = tmp_path / "handouts" / "digits.md"
-    result = backprop("digits", "--explain", "--format", "markdown", "--out", out)
-    assert result.returncode == 0, result.stderr
+    result = cli_ok("example", "digits", "--explain", "--format", "markdown", "--out", out, timeout=120)
     assert result.stdout == f"wrote {out}\n"
     text = out.read_text()
     assert text.startswith("# One training step") and "### layer 3: ReLU()" in text
     assert [path.name for path in out.parent.iterdir()] == ["digits.md"]  # no temporary file left
 
 
+@pytest.mark.slow
 def test_cli_unknown_example_is_one_line_and_exit_2():
-    result = backprop("mnist")
+    result = run_cli("example", "mnist", timeout=120)
     assert result.returncode == 2
     assert result.stderr == (
         "backprop: error: unknown example 'mnist'; choose one of softmax, regression, digits, cnn, sigmoid\n"
@@ -260,6 +255,7 @@ def test_cli_lists_the_examples(capsys):
         assert f"\n  {name} " in listed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("script", "expected"),
     [

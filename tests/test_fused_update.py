@@ -63,6 +63,7 @@ def gemm_calls(monkeypatch):
 
 
 @needs_blas
+@pytest.mark.slow
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 @pytest.mark.parametrize("batch_size", [10, 1])
 @pytest.mark.parametrize("every_size", [False, True], ids=["large-weights", "every-weight"])

@@ -78,6 +78,7 @@ def test_random_bytes(tmp_path, name, data):
     assert_refused(READERS[name], tmp_path / name, data, accept_valid=name == "table.csv")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(READERS))
 def test_every_truncation(tmp_path, valid_files, name):
     whole = valid_files[name]

@@ -8,37 +8,16 @@ Transparency (5), blank images (5), EXIF orientation (6), huge images and decomp
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cli_ok, cli_user_error
 from PIL import Image, ImageDraw, ImageFilter
 
-import backprop as bp
 from backprop import images
 from backprop.cli import main
-
-
-def backprop(*args):
-    return subprocess.run([sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
-
-
-def ok(*args):
-    result = backprop(*args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def user_error(*args) -> str:
-    """Exit status 2 and exactly one line on stderr, no traceback and no warning."""
-    result = backprop(*args)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
-    return result.stderr
 
 
 def labels_of(stdout: str) -> dict[str, str]:
@@ -64,14 +43,9 @@ def black_seven_on_white(size: tuple[int, int] = (200, 200)) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    x, labels = bp.datasets.load_digits()
-    net = bp.Sequential(bp.Flatten(), bp.Linear(64, 64, rng=0), bp.ReLU(), bp.Linear(64, 10, rng=1))
-    bp.fit(net, bp.SoftmaxCrossEntropy(), bp.SGD(net, 0.1, momentum=0.9), x, labels, epochs=10, seed=0,
-           progress=False)
-    bp.save(net, folder / "digits.safetensors")
-    return folder / "digits.safetensors"
+def model(saved_digits_model):
+    """The 8x8 digits' model of conftest, written by ``bp.save``: it reads the thick black 7 as a 7."""
+    return saved_digits_model
 
 
 def transparent_sevens(folder: Path) -> list[Path]:
@@ -105,9 +79,10 @@ def transparent_sevens(folder: Path) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_transparent_drawings_are_read_as_the_digit(model, tmp_path):
     paths = transparent_sevens(tmp_path)
-    assert labels_of(ok("predict", model, *paths).stdout) == {path.name: "7" for path in paths}
+    assert labels_of(cli_ok("predict", model, *paths).stdout) == {path.name: "7" for path in paths}
     upright = images.prepare_digit(images.read_image(_save(black_seven_on_white(), tmp_path / "7.png")), (28, 28))
     for path in paths:
         prepared = images.prepare_digit(images.read_image(path), (28, 28))
@@ -143,10 +118,11 @@ def test_an_image_with_no_ink_is_refused(model, tmp_path, capsys, picture):
         " draw or photograph a digit\n"))
 
 
+@pytest.mark.slow
 def test_a_fully_transparent_image_is_refused_by_the_command(model, tmp_path):
     """The issue's case, through `backprop predict` as a subprocess: it used to answer with exit status 0."""
     _save(Image.new("RGBA", (100, 80), (0, 0, 0, 0)), tmp_path / "clear.png")
-    assert user_error("predict", model, tmp_path / "clear.png") == (
+    assert cli_user_error("predict", model, tmp_path / "clear.png") == (
         f"backprop: error: {tmp_path / 'clear.png'}: the image has no ink (it is one shade throughout);"
         " draw or photograph a digit\n")
 
@@ -158,6 +134,7 @@ def pencil_page(size: tuple[int, int], darker_by: int, noise: float, seed: int) 
     return np.clip(page, 0, 255).round().astype(np.uint8)
 
 
+@pytest.mark.slow
 def test_a_faint_pencil_digit_passes_and_a_noisy_blank_page_does_not(model, tmp_path):
     """The ink threshold sits between the two: a 7 just 30 grey levels darker than the paper (12%) is
     ink, the noise of a blank page (sigma 4 levels, through JPEG at three qualities) is not."""
@@ -168,11 +145,11 @@ def test_a_faint_pencil_digit_passes_and_a_noisy_blank_page_does_not(model, tmp_
         faint = _contrast(images.read_image(tmp_path / f"pencil{quality}.jpg"))
         blank = _contrast(images.read_image(tmp_path / f"blank{quality}.jpg"))
         assert blank < images.MIN_CONTRAST / 2 < images.MIN_CONTRAST < faint, (quality, blank, faint)
-    assert "blank75.jpg: the image has no ink" in user_error("predict", model, tmp_path / "blank75.jpg")
+    assert "blank75.jpg: the image has no ink" in cli_user_error("predict", model, tmp_path / "blank75.jpg")
     # The noisy faint page is answered, not refused (prepare_digit's crop reads its noise as ink, though);
     # the same faint 7 on a clean page is read right.
     Image.fromarray(pencil_page((400, 300), 30, 0, 0)).save(tmp_path / "clean.jpg", quality=75)
-    answers = labels_of(ok("predict", model, tmp_path / "pencil75.jpg", tmp_path / "clean.jpg").stdout)
+    answers = labels_of(cli_ok("predict", model, tmp_path / "pencil75.jpg", tmp_path / "clean.jpg").stdout)
     assert answers["pencil75.jpg"].isdigit() and answers["clean.jpg"] == "7"
 
 
@@ -195,6 +172,7 @@ STORED = {
 }
 
 
+@pytest.mark.slow
 def test_every_exif_orientation_gives_the_upright_digit(model, tmp_path):
     """A phone stores a photo sideways and says so in EXIF; all eight orientations read as the upright 7."""
     upright = black_seven_on_white((300, 200)).convert("RGB")
@@ -209,9 +187,10 @@ def test_every_exif_orientation_gives_the_upright_digit(model, tmp_path):
         picture.save(paths[-1], quality=90, exif=exif)
         prepared = images.prepare_digit(images.read_image(paths[-1]), (28, 28))
         assert np.abs(prepared - reference).mean() < 0.01, orientation  # JPEG's noise, not a turned 7
-    assert labels_of(ok("predict", model, *paths).stdout) == {path.name: "7" for path in paths}
+    assert labels_of(cli_ok("predict", model, *paths).stdout) == {path.name: "7" for path in paths}
 
 
+@pytest.mark.slow
 def test_16_bit_greys_are_scaled_by_65535(model, tmp_path):
     """A 16-bit scan (paper 60000, ink 12000): 8-bit conversion clipped both to white, a blank page."""
     strokes = np.asarray(seven_strokes(), np.float64) / 255.0
@@ -220,9 +199,10 @@ def test_16_bit_greys_are_scaled_by_65535(model, tmp_path):
     with Image.open(tmp_path / "scan16.png") as reopened:
         assert reopened.mode.startswith("I")
     np.testing.assert_allclose(images.read_image(tmp_path / "scan16.png"), 1 - levels / 65535.0, atol=1e-12)
-    assert labels_of(ok("predict", model, tmp_path / "scan16.png").stdout) == {"scan16.png": "7"}
+    assert labels_of(cli_ok("predict", model, tmp_path / "scan16.png").stdout) == {"scan16.png": "7"}
 
 
+@pytest.mark.slow
 def test_the_first_frame_of_an_animation_is_read(model, tmp_path):
     one = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(one).line([(100, 30), (100, 170)], fill=0, width=18)
@@ -231,7 +211,7 @@ def test_the_first_frame_of_an_animation_is_read(model, tmp_path):
     seven.save(tmp_path / "frames.png", save_all=True, append_images=[one], duration=100)
     with Image.open(tmp_path / "frames.gif") as gif:
         assert gif.n_frames == 2
-    assert labels_of(ok("predict", model, tmp_path / "frames.gif", tmp_path / "frames.png").stdout) == {
+    assert labels_of(cli_ok("predict", model, tmp_path / "frames.gif", tmp_path / "frames.png").stdout) == {
         "frames.gif": "7", "frames.png": "7"}
 
 
@@ -255,9 +235,10 @@ def large(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_a_large_image_gives_the_answer_of_its_downscaled_copy(model, large):
-    stdout = ok("predict", model, large / "large.jpg", large / "small-jpeg.png", large / "large.png",
-                large / "small-png.png").stdout
+    stdout = cli_ok("predict", model, large / "large.jpg", large / "small-jpeg.png", large / "large.png",
+                    large / "small-png.png").stdout
     lines = {name: label for name, label in (line.rsplit(": ", 1) for line in stdout.splitlines())}
     answers = {Path(name).name: label for name, label in lines.items()}
     assert answers["large.jpg"].startswith("7 (") and answers["large.png"].startswith("7 (")
@@ -294,6 +275,7 @@ def jpeg_declaring(path: Path, width: int, height: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "width", "height", "megapixels"),
     [
@@ -306,7 +288,7 @@ def jpeg_declaring(path: Path, width: int, height: int) -> Path:
 def test_absurdly_large_images_are_refused_in_one_line(model, tmp_path, name, width, height, megapixels):
     path = tmp_path / name
     jpeg_declaring(path, width, height) if name.endswith(".jpg") else png_header(path, width, height)
-    message = user_error("predict", model, path)
+    message = cli_user_error("predict", model, path)
     assert f"{path}: " in message and f"{megapixels} megapixels" in message
     assert message.endswith(
         f"backprop reads images up to {images.MAX_PIXELS // 10**6} megapixels (JPEG up to"

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST, needs_shared_mnist
 
 import backprop as bp
 from backprop import images
-
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
 def stroke_image(height: int, width: int, top: int, left: int, size: int) -> np.ndarray:
@@ -77,10 +74,10 @@ def test_the_8x8_digits_themselves_come_back_nearly_as_they_were():
     assert raw > 0.85 and again >= raw - 0.02, (raw, again)
 
 
-@pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(), reason=f"no MNIST files in {MNIST}")
+@needs_shared_mnist
 def test_mnist_images_themselves_come_back_nearly_unchanged():
     """MNIST's own images already are what the preparation makes: most come back identical."""
-    x, _ = bp.datasets.load_mnist(MNIST, "test")
+    x, _ = bp.datasets.load_mnist(SHARED_MNIST, "test")
     x = x[:300] / 255.0
     prepared = np.stack([images.prepare_digit(sample, (28, 28)) for sample in x])
     assert np.abs(prepared - x).mean() < 0.002

@@ -12,32 +12,13 @@ from __future__ import annotations
 
 import pickle
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import cli_ok, cli_user_error
 
 import backprop as bp
 from backprop.cli import main
-
-
-def backprop(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
-
-
-def ok(*args, cwd=None):
-    result = backprop(*args, cwd=cwd)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def user_error(*args, cwd=None) -> str:
-    result = backprop(*args, cwd=cwd)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
-    return result.stderr
 
 
 def in_process(capsys, *args) -> tuple[int, str, str]:
@@ -83,11 +64,12 @@ def features_model(tmp_path_factory):
     header = ",".join([*(f"p{i}" for i in range(64)), "digit"])
     np.savetxt(folder / "digits.csv", np.column_stack([counts, labels]), delimiter=",", header=header, comments="",
                fmt="%d")
-    ok("train", "--dataset", f"csv:{folder / 'digits.csv'}", "--target", "digit", "--epochs", "1", "--no-plots",
-       "--quiet", "--out", folder / "run", cwd=folder)
+    cli_ok("train", "--dataset", f"csv:{folder / 'digits.csv'}", "--target", "digit", "--epochs", "1", "--no-plots",
+           "--quiet", "--out", folder / "run", cwd=folder)
     return folder / "run", counts[:5]
 
 
+@pytest.mark.slow
 def test_every_integer_dtype_is_read_as_8_bit_levels(pixels_model, tmp_path, capsys):
     model, levels = pixels_model
     files = {"uint8": levels.astype(np.uint8)}
@@ -98,7 +80,7 @@ def test_every_integer_dtype_is_read_as_8_bit_levels(pixels_model, tmp_path, cap
     for name, array in files.items():
         np.save(tmp_path / f"{name.replace('>', 'big-')}.npy", array)
     paths = sorted(tmp_path.glob("*.npy"))
-    stdout = ok("predict", model, "--top", "3", *paths).stdout
+    stdout = cli_ok("predict", model, "--top", "3", *paths).stdout
     answers = {line.split(": ")[0]: line.split(": ")[1] for line in stdout.splitlines()}
     assert len(set(answers.values())) == 1, answers  # one answer, whatever the integer dtype
     # int64 used to be fed as floats 0..255: a different, over-confident answer.
@@ -185,6 +167,7 @@ def test_files_that_are_not_plain_npy_arrays_are_refused(pixels_model, tmp_path,
         capsys, "predict", model, tmp_path / "liar.npy")
 
 
+@pytest.mark.slow
 def test_each_rule_through_the_real_command(pixels_model, tmp_path):
     """One file per rule through `backprop predict` as a subprocess: one line, exit status 2."""
     model, levels = pixels_model
@@ -201,15 +184,16 @@ def test_each_rule_through_the_real_command(pixels_model, tmp_path):
     }
     for name, (array, message) in cases.items():
         np.save(tmp_path / name, array)
-        assert f"{tmp_path / name}: {message}" in user_error("predict", model, tmp_path / name)
+        assert f"{tmp_path / name}: {message}" in cli_user_error("predict", model, tmp_path / name)
 
 
+@pytest.mark.slow
 def test_a_model_of_csv_features_takes_integers_as_numbers(features_model, tmp_path, capsys):
     run, counts = features_model
     np.save(tmp_path / "ints.npy", counts)  # int64 0..16: numbers, not grey levels to divide by 255
     np.save(tmp_path / "floats.npy", counts.astype(np.float64))
     np.save(tmp_path / "big.npy", counts * 1000)  # out of 0..255, and fine for features
-    stdout = ok("predict", run, tmp_path / "ints.npy", tmp_path / "floats.npy").stdout.splitlines()
+    stdout = cli_ok("predict", run, tmp_path / "ints.npy", tmp_path / "floats.npy").stdout.splitlines()
     assert [line.split(": ")[1] for line in stdout[:5]] == [line.split(": ")[1] for line in stdout[5:]]
     status, out, _ = in_process(capsys, "predict", run, tmp_path / "big.npy")
     assert status == 0 and len(out.splitlines()) == 5
@@ -221,9 +205,10 @@ def test_a_model_of_csv_features_takes_integers_as_numbers(features_model, tmp_p
         capsys, "predict", run, tmp_path / "picture.png")
 
 
+@pytest.mark.slow
 def test_a_run_of_backprop_train_on_digits_takes_pixels(tmp_path, capsys):
     """The rules follow the record: a digits run takes pixels even from a .npy of shape (N, 64)."""
-    ok("train", "--epochs", "1", "--hidden", "16", "--no-plots", "--quiet", "--out", tmp_path / "run", cwd=tmp_path)
+    cli_ok("train", "--epochs", "1", "--hidden", "16", "--no-plots", "--quiet", "--out", tmp_path / "run", cwd=tmp_path)
     np.save(tmp_path / "x.npy", np.full((2, 8, 8), 300, np.int64))
     assert "x.npy: int64 values from 300 to 300" in refused(capsys, "predict", tmp_path / "run", tmp_path / "x.npy")
 
@@ -244,23 +229,25 @@ def idx_files(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_an_int32_idx_file_trains_as_its_uint8_twin(idx_files, tmp_path):
     """int32 grey levels used to be taken as floats 0..255; they are 8-bit levels, as uint8's are."""
     common = ("--epochs", "2", "--hidden", "16", "--no-plots", "--seed", "3")
     results = {}
     for dtype in ("uint8", "int32", "int16"):
         spec = f"idx:{idx_files / f'{dtype}-images.idx'},{idx_files / 'labels.idx'}"
-        stdout = ok("train", "--dataset", spec, *common, "--out", tmp_path / dtype, cwd=tmp_path).stdout
+        stdout = cli_ok("train", "--dataset", spec, *common, "--out", tmp_path / dtype, cwd=tmp_path).stdout
         results[dtype] = next(line for line in stdout.splitlines() if line.startswith("test loss")).split("  ->")[0]
     assert results["int32"] == results["uint8"] == results["int16"], results
 
 
+@pytest.mark.slow
 def test_idx_pixels_out_of_range_are_refused(idx_files, tmp_path):
     labels = idx_files / "labels.idx"
-    message = user_error("train", "--dataset", f"idx:{idx_files / 'wide-images.idx'},{labels}", "--no-plots",
-                         "--out", tmp_path / "wide", cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", f"idx:{idx_files / 'wide-images.idx'},{labels}", "--no-plots",
+                             "--out", tmp_path / "wide", cwd=tmp_path)
     assert "int32 values from 0 to 1020" in message and "integer pixels are 8-bit grey levels from 0 to 255" in message
-    message = user_error("train", "--dataset", f"idx:{idx_files / 'float-images.idx'},{labels}", "--no-plots",
-                         "--out", tmp_path / "float", cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", f"idx:{idx_files / 'float-images.idx'},{labels}", "--no-plots",
+                             "--out", tmp_path / "float", cwd=tmp_path)
     assert "float32 values from 0 to 255" in message and "divide by 255, or save as uint8" in message
     assert not (tmp_path / "wide").exists() and not (tmp_path / "float").exists()

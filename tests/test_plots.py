@@ -409,6 +409,7 @@ def test_throughput_errors(tmp_path):
 # --- no pyplot ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_importing_and_plotting_never_imports_pyplot(tmp_path):
     code = (
         "import sys\n"

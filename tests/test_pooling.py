@@ -2,12 +2,16 @@ import json
 
 import numpy as np
 import pytest
-from gradients import check_gradients
 
+import backprop as bp
 from backprop.layers.pooling import MaxPool2d
 from backprop.layers.shape import Flatten
 
 F64 = np.float64
+# The finite-difference check of tests/gradients.py, which these tests used before bp.gradcheck
+# took its place: step 1e-6, relative tolerance 1e-6 (gradcheck's default is 1e-5), absolute 1e-8,
+# four directions per quantity (it took one random direction and three coordinates).
+GRADCHECK = {"eps": 1e-6, "rtol": 1e-6, "atol": 1e-8, "directions": 4}
 
 
 def naive_maxpool2d(x, kernel, stride):
@@ -94,7 +98,7 @@ def test_maxpool_overlapping_windows_share_a_max():
 @pytest.mark.parametrize(("shape", "kernel", "stride"), POOL_CASES)
 def test_maxpool_gradient_matches_finite_differences(shape, kernel, stride):
     rng = np.random.default_rng(2)
-    check_gradients(MaxPool2d(kernel, stride), distinct(rng, shape), rng)
+    bp.gradcheck(MaxPool2d(kernel, stride), distinct(rng, shape), rng=rng, **GRADCHECK)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, F64])
@@ -183,7 +187,7 @@ def test_flatten_forward_backward():
 
 def test_flatten_gradient_matches_finite_differences():
     rng = np.random.default_rng(6)
-    check_gradients(Flatten(), rng.standard_normal((2, 3, 2, 2)), rng)
+    bp.gradcheck(Flatten(), rng.standard_normal((2, 3, 2, 2)), rng=rng, **GRADCHECK)
 
 
 def test_flatten_errors():

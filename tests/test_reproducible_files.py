@@ -22,9 +22,9 @@ from conftest import start_cli
 from safetensors import safe_open
 
 import backprop as bp
+from backprop.callbacks import EarlyStopping
 from backprop.checkpoint import save_checkpoint
 from backprop.files import SAFETENSORS_DTYPES, write_safetensors
-from backprop.callbacks import EarlyStopping
 from backprop.state import TrainState
 
 # Parameters and optimiser buffers (float32, float64) and a checkpoint's permutation (int64),

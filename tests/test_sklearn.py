@@ -42,6 +42,7 @@ def test_scikit_learn_dataframe_column_names_check(estimator):
     check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
 
 
+@pytest.mark.slow
 def test_scikit_learn_array_api_checks_with_scipy_array_api_set():
     """The array-API checks skip unless SCIPY_ARRAY_API=1 is set before SciPy is imported: run them so."""
     script = (
@@ -295,6 +296,7 @@ def test_the_fitted_network_is_a_backprop_model(tmp_path):
     assert "dL/dW" in bp.explain(clf.model_, bp.SoftmaxCrossEntropy(), x[:4].astype(np.float32), y[:4], apply=False)
 
 
+@pytest.mark.slow
 def test_import_backprop_does_not_import_the_estimators():
     code = "import sys, backprop; print('backprop.sklearn' in sys.modules, 'sklearn.base' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -323,6 +325,7 @@ def test_pipeline_in_grid_search_on_digits(digits):
     assert means[0] < means[1]  # four hidden units really are worse: the search compared real fits
 
 
+@pytest.mark.slow
 def test_readme_example_runs_and_prints_its_accuracies():
     script = ROOT / "examples" / "sklearn_digits.py"
     # Products of 200 x 64 x 128 gain nothing from a second BLAS thread, and on a busy shared

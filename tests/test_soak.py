@@ -34,6 +34,7 @@ print(json.dumps({"rss": rss, "epochs": history.epochs_run, "val_accuracy": hist
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc to read the resident set size")
 def test_200_epochs_with_validation_and_checkpoints_keep_memory_flat(tmp_path):
     # One BLAS thread: on a loaded machine a spinning two-thread pool makes this run 100x slower.

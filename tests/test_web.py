@@ -14,6 +14,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from conftest import cli_user_error, start_cli
 
 import backprop as bp
 from backprop.runs import load_run
@@ -29,17 +30,10 @@ from backprop.web.server import (
 )
 
 
-def backprop(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("web") / "run"
-    result = backprop("train", "--epochs", "10", "--hidden", "64,32", "--no-plots", "--quiet", "--out", out)
-    assert result.returncode == 0, result.stderr
-    return out
+def digits_run(small_digits_run):
+    """conftest's run of ``backprop train --epochs 10 --hidden 64,32``: the page shows its two hidden layers."""
+    return small_digits_run
 
 
 @pytest.fixture(scope="module")
@@ -222,40 +216,41 @@ def test_a_flat_input_model_without_hidden_layers_takes_drawings_as_28x28(tmp_pa
     np.testing.assert_allclose(answer["probabilities"], bp.predict(model, x)[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_page_needs_a_classifier_of_images(tmp_path):
     bp.save(bp.Sequential(bp.Linear(5, 1, rng=0)), tmp_path / "regressor.safetensors")
     with pytest.raises(ValueError, match="the page needs a classifier; this model is a regression model"):
         create_app(load_run(tmp_path / "regressor.safetensors"))
-    result = backprop("serve", tmp_path / "regressor.safetensors")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "the page needs a classifier" in result.stderr
+    assert "the page needs a classifier" in cli_user_error("serve", tmp_path / "regressor.safetensors", timeout=120)
 
 
+@pytest.mark.slow
 def test_importing_backprop_does_not_import_flask():
     code = "import sys, backprop, backprop.cli; print('flask' in sys.modules, 'backprop.web.server' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False False\n"
 
 
+@pytest.mark.slow
 def test_serve_without_flask_names_the_extra(digits_run):
     code = ("import sys; sys.modules['flask'] = None; from backprop.cli import main; "
             f"sys.exit(main(['serve', {str(digits_run)!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert "backprop serve needs Flask" in result.stderr and "pip install 'backprop[web]'" in result.stderr
+    message = cli_user_error(code=code, timeout=60)
+    assert "backprop serve needs Flask" in message and "pip install 'backprop[web]'" in message
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_bad_port_and_a_missing_model(digits_run, tmp_path):
-    result = backprop("serve", digits_run, "--port", "70000")
-    assert result.returncode == 2 and "expected a port number from 0 to 65535, got '70000'" in result.stderr
-    result = backprop("serve", tmp_path / "nothing")
-    assert result.returncode == 2 and "nothing: no such" in result.stderr
-    assert "(give a run folder or a .safetensors file)" in result.stderr
+    assert "expected a port number from 0 to 65535, got '70000'" in cli_user_error(
+        "serve", digits_run, "--port", "70000", timeout=120
+    )
+    message = cli_user_error("serve", tmp_path / "nothing", timeout=120)
+    assert "nothing: no such" in message and "(give a run folder or a .safetensors file)" in message
 
 
+@pytest.mark.slow
 def test_backprop_serve_answers_over_http(digits_run):
     """The command a user types: it prints its address, serves the page and the API, and a busy port is an error."""
-    process = subprocess.Popen([sys.executable, "-m", "backprop", "serve", str(digits_run), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_cli("serve", digits_run, "--port", "0")
     try:
         line = process.stdout.readline()
         match = re.fullmatch(rf"serving {re.escape(str(digits_run / 'model.safetensors'))} at "
@@ -276,8 +271,7 @@ def test_backprop_serve_answers_over_http(digits_run):
             urllib.request.urlopen(address + "a" * 70_000, timeout=30)
         assert refused.value.code == 414 and refused.value.headers["Content-Type"] == "application/json"
         assert json.load(refused.value) == {"error": "Request-URI Too Long: URI is too long"}
-        busy = backprop("serve", digits_run, "--port", port)
-        assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in cli_user_error("serve", digits_run, "--port", port, timeout=120)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -330,6 +324,7 @@ def test_errors_of_the_http_server_itself_are_json(live_server):
     assert status == 431 and "Line too long" in json.loads(body)["error"]
 
 
+@pytest.mark.slow
 def test_a_body_shorter_than_its_content_length_is_408_after_the_silence_limit(live_server):
     """It used to hold a server thread for as long as the client kept the connection open."""
     request = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -343,6 +338,7 @@ def test_a_body_shorter_than_its_content_length_is_408_after_the_silence_limit(l
     assert status == 200  # the server goes on
 
 
+@pytest.mark.slow
 def test_a_connection_that_says_nothing_is_closed(live_server):
     elapsed, status, _, _ = exchange(live_server, b"")
     assert status is None and 0.9 < elapsed < 5, elapsed

@@ -25,6 +25,7 @@ from browser import (
 )
 from conftest import skip_or_fail_in_ci
 
+pytestmark = pytest.mark.browser
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
 pytest.importorskip("flask", reason="flask is not installed (pip install -e '.[web]')")
 if missing_browser():

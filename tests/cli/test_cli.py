@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST, cli_ok, cli_user_error, needs_shared_mnist
 
 import backprop as bp
-
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
 @pytest.fixture(autouse=True)
@@ -21,32 +17,11 @@ def _work_in_tmp_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def backprop(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd
-    )
-
-
-def ok(*args, cwd=None):
-    result = backprop(*args, cwd=cwd)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def user_error(*args):
-    """A user mistake: exit status 2 and exactly one line on stderr, no traceback."""
-    result = backprop(*args)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stderr
-
-
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     """The README's main job: `backprop train` with no options but the run folder."""
     out = tmp_path_factory.mktemp("runs") / "default"
-    stdout = ok("train", "--out", out)
+    stdout = cli_ok("train", "--out", out).stdout
     return out, stdout
 
 
@@ -66,18 +41,10 @@ def test_default_train_reaches_97_percent_and_writes_the_run_folder(digits_run):
     assert [type(layer).__name__ for layer in model] == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
 
 
-def test_same_seed_gives_bit_identical_weights(digits_run, tmp_path):
-    out, _ = digits_run
-    ok("train", "--out", tmp_path, "--quiet", "--no-plots")
-    first, second = bp.load(out / "model.safetensors"), bp.load(tmp_path / "model.safetensors")
-    for name, value in first.params.items():
-        np.testing.assert_array_equal(value, second.params[name])
-
-
 def test_evaluate_reproduces_the_test_split(digits_run):
     out, _ = digits_run
     metrics = json.loads((out / "metrics.json").read_text())
-    stdout = ok("evaluate", out)
+    stdout = cli_ok("evaluate", out).stdout
     assert f"accuracy {metrics['test_accuracy']:.4f}" in stdout and "359 samples" in stdout
 
 
@@ -91,7 +58,7 @@ def test_predict_png_and_npy(digits_run, tmp_path):
     picture = (255 - images[index, 0] * 255).astype(np.uint8)
     Image.fromarray(picture).resize((80, 80), Image.Resampling.NEAREST).save(tmp_path / "three.png")
     np.save(tmp_path / "batch.npy", images[:4, 0])
-    stdout = ok("predict", out, tmp_path / "three.png", tmp_path / "batch.npy", "--top", "2")
+    stdout = cli_ok("predict", out, tmp_path / "three.png", tmp_path / "batch.npy", "--top", "2").stdout
     lines = stdout.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'three.png'}: 3 (")
     assert len(lines) == 5 and lines[1].startswith(f"{tmp_path / 'batch.npy'}[0]: {labels[0]} (")
@@ -100,7 +67,7 @@ def test_predict_png_and_npy(digits_run, tmp_path):
 def test_report_redraws_the_figures(digits_run):
     out, _ = digits_run
     (out / "confusion.png").unlink()
-    stdout = ok("report", out)
+    stdout = cli_ok("report", out).stdout
     assert "confusion.png" in stdout and (out / "confusion.png").stat().st_size > 0
 
 
@@ -117,7 +84,7 @@ def test_report_redraws_the_figures(digits_run):
     ],
 )
 def test_train_options(options, tmp_path):
-    stdout = ok("train", "--out", tmp_path, "--no-plots", "--quiet", *options)
+    stdout = cli_ok("train", "--out", tmp_path, "--no-plots", "--quiet", *options).stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in stdout
     assert metrics["test_accuracy"] > 0.5
@@ -140,48 +107,44 @@ def test_csv_classification_and_regression(tmp_path):
     header = "a,b,c,label,value"
     np.savetxt(tmp_path / "table.csv", np.column_stack([x, classes, values]), delimiter=",", header=header,
                comments="", fmt="%.6f")
-    ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--target", "label", "--out", tmp_path / "c",
-       "--epochs", "20", "--quiet")
+    cli_ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--target", "label", "--out", tmp_path / "c",
+           "--epochs", "20", "--quiet")
     metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.9
-    ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--out", tmp_path / "r", "--epochs", "30",
-       "--quiet", "--lr", "0.01", "--hidden", "16")
+    cli_ok("train", "--dataset", f"csv:{tmp_path / 'table.csv'}", "--out", tmp_path / "r", "--epochs", "30",
+           "--quiet", "--lr", "0.01", "--hidden", "16")
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert "test_accuracy" not in metrics and metrics["test_loss"] < 0.1
     np.save(tmp_path / "row.npy", np.array([1.0, 0.0, 0.0, 1.0]))  # a, b, c, label (the features)
-    stdout = ok("predict", tmp_path / "r", tmp_path / "row.npy")
+    stdout = cli_ok("predict", tmp_path / "r", tmp_path / "row.npy").stdout
     assert abs(float(stdout.split(": ")[1]) - 2.5) < 0.5
 
 
-def test_idx_and_mnist_layout_from_small_files(tmp_path):
-    """Self-contained: small IDX files written here, read as idx:IMAGES,LABELS and as MNIST."""
-    images, labels = bp.datasets.load_digits()
-    pixels = np.zeros((len(images), 28, 28), np.uint8)
-    pixels[:, 6:22, 6:22] = np.kron(images[:, 0], np.ones((2, 2))) * 255
-    bp.datasets.save_idx(tmp_path / "t10k-images-idx3-ubyte.gz", pixels)
-    bp.datasets.save_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels.astype(np.uint8))
-    stdout = ok("train", "--dataset", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "m", "--epochs", "5",
-                "--no-plots")
+def test_idx_and_mnist_layout_from_small_files(small_mnist_files, tmp_path):
+    """Small IDX files made from the 8x8 digits (conftest), read as idx:IMAGES,LABELS and as MNIST."""
+    images, _ = bp.datasets.load_digits()
+    stdout = cli_ok("train", "--dataset", "mnist", "--data-dir", small_mnist_files, "--out", tmp_path / "m",
+                    "--epochs", "5", "--no-plots").stdout
     assert "MNIST test set only" in stdout
-    spec = f"idx:{tmp_path / 't10k-images-idx3-ubyte.gz'},{tmp_path / 't10k-labels-idx1-ubyte.gz'}"
-    ok("train", "--dataset", spec, "--out", tmp_path / "i", "--epochs", "5", "--quiet", "--no-plots")
+    spec = f"idx:{small_mnist_files / 't10k-images-idx3-ubyte.gz'},{small_mnist_files / 't10k-labels-idx1-ubyte.gz'}"
+    cli_ok("train", "--dataset", spec, "--out", tmp_path / "i", "--epochs", "5", "--quiet", "--no-plots")
     for run in ("m", "i"):
         assert json.loads((tmp_path / run / "metrics.json").read_text())["test_accuracy"] > 0.9
-    stdout = ok("evaluate", tmp_path / "m", "--dataset", spec)
+    stdout = cli_ok("evaluate", tmp_path / "m", "--dataset", spec).stdout
     assert f"({len(images)} samples" in stdout
 
 
-@pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(), reason="../shared/data/mnist is absent")
+@needs_shared_mnist
 def test_mlp_on_real_mnist_8000_train_2000_test(tmp_path):
-    ok("train", "--dataset", "mnist", "--data-dir", MNIST, "--val-fraction", "0", "--epochs", "10",
-       "--out", tmp_path, "--quiet", "--no-plots")
+    cli_ok("train", "--dataset", "mnist", "--data-dir", SHARED_MNIST, "--val-fraction", "0", "--epochs", "10",
+           "--out", tmp_path, "--quiet", "--no-plots")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["samples"] == {"train": 8000, "validation": 0, "test": 2000}
     assert metrics["test_accuracy"] >= 0.95
 
 
 def test_gradcheck_command_checks_every_component():
-    out = ok("gradcheck")
+    out = cli_ok("gradcheck").stdout
     for component in ("Linear", "Conv2d", "MaxPool2d", "ReLU", "Sigmoid", "Tanh", "Softmax", "Dropout",
                       "SoftmaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MSELoss", "Flatten"):
         assert component in out
@@ -191,26 +154,26 @@ def test_gradcheck_command_checks_every_component():
 
 def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
     out, _ = digits_run
-    assert "invalid choice" in user_error("no-such-command")
-    assert "invalid choice: 'resnet'" in user_error("train", "--model", "resnet")
-    assert "expected a positive integer, got '0'" in user_error("train", "--epochs", "0")
-    assert "expected a number above 0 and below 1, got '1.5'" in user_error("train", "--test-fraction", "1.5")
-    assert "expected a number in [0, 1), got '1.5'" in user_error("train", "--val-fraction", "1.5")
-    assert "unknown --dataset 'imagenet'" in user_error("train", "--dataset", "imagenet")
-    assert "no such file" in user_error("train", "--dataset", f"csv:{tmp_path / 'missing.csv'}").lower()
-    assert "--data-dir" in user_error("train", "--dataset", "mnist", "--data-dir", tmp_path / "nowhere")
-    assert "no such model file" in user_error("evaluate", tmp_path / "nothing")
-    assert "no such file" in user_error("predict", out, tmp_path / "missing.png")
+    assert "invalid choice" in cli_user_error("no-such-command")
+    assert "invalid choice: 'resnet'" in cli_user_error("train", "--model", "resnet")
+    assert "expected a positive integer, got '0'" in cli_user_error("train", "--epochs", "0")
+    assert "expected a number above 0 and below 1, got '1.5'" in cli_user_error("train", "--test-fraction", "1.5")
+    assert "expected a number in [0, 1), got '1.5'" in cli_user_error("train", "--val-fraction", "1.5")
+    assert "unknown --dataset 'imagenet'" in cli_user_error("train", "--dataset", "imagenet")
+    assert "no such file" in cli_user_error("train", "--dataset", f"csv:{tmp_path / 'missing.csv'}").lower()
+    assert "--data-dir" in cli_user_error("train", "--dataset", "mnist", "--data-dir", tmp_path / "nowhere")
+    assert "no such model file" in cli_user_error("evaluate", tmp_path / "nothing")
+    assert "no such file" in cli_user_error("predict", out, tmp_path / "missing.png")
     (tmp_path / "notes.txt").write_text("hello")
-    assert "unknown file type '.txt'" in user_error("predict", out, tmp_path / "notes.txt")
+    assert "unknown file type '.txt'" in cli_user_error("predict", out, tmp_path / "notes.txt")
     (tmp_path / "bad.safetensors").write_bytes(b"not a model")
-    assert "bad.safetensors" in user_error("evaluate", tmp_path / "bad.safetensors")
+    assert "bad.safetensors" in cli_user_error("evaluate", tmp_path / "bad.safetensors")
     np.save(tmp_path / "wrong.npy", np.zeros((5, 5)))
-    assert "expected an array of shape (1, 8, 8)" in user_error("predict", out, tmp_path / "wrong.npy")
+    assert "expected an array of shape (1, 8, 8)" in cli_user_error("predict", out, tmp_path / "wrong.npy")
     table = np.column_stack([np.ones((10, 2)), np.arange(10) % 2])
     np.savetxt(tmp_path / "t.csv", table, delimiter=",", header="a,b,c", comments="")
-    assert "--model cnn needs images" in user_error("train", "--dataset", f"csv:{tmp_path / 't.csv'}", "--model",
-                                                    "cnn", "--out", tmp_path / "x")
-    assert "the model expects samples of shape (1, 8, 8)" in user_error(
+    assert "--model cnn needs images" in cli_user_error("train", "--dataset", f"csv:{tmp_path / 't.csv'}", "--model",
+                                                        "cnn", "--out", tmp_path / "x")
+    assert "the model expects samples of shape (1, 8, 8)" in cli_user_error(
         "evaluate", out, "--dataset", f"csv:{tmp_path / 't.csv'}"
     )

@@ -18,12 +18,12 @@ import re
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPOSITORY, cli_ok, cli_user_error, run_cli, start_cli
 
 import backprop as bp
 import backprop.cli.train as train_command
@@ -33,28 +33,6 @@ from backprop.activity import dead_units
 from backprop.cli import main as command_line
 
 FAST = ("--epochs", "2", "--no-plots", "--quiet")
-
-
-def backprop(*args, cwd, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "backprop", *map(str, args)],
-        capture_output=True, text=True, timeout=600, cwd=cwd, **kwargs,
-    )
-
-
-def ok(*args, cwd, **kwargs):
-    result = backprop(*args, cwd=cwd, **kwargs)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def user_error(*args, cwd, **kwargs):
-    """Exit status 2 and exactly one line on stderr, starting ``backprop: error:`` (no traceback)."""
-    result = backprop(*args, cwd=cwd, **kwargs)
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("backprop: warning:")]
-    assert len(lines) == 1 and lines[0].startswith("backprop: error:"), result.stderr
-    return lines[0]
 
 
 def write_csv(path: Path, features: np.ndarray, target, header: str = "a,b,c,y") -> Path:
@@ -91,7 +69,7 @@ def test_any_two_labels_are_two_classes_and_predict_answers_in_them(tmp_path, ta
     regression. Now each is two classes, trained with the fused sigmoid cross-entropy."""
     x, positive_rows = table
     write_csv(tmp_path / "data.csv", x, np.where(positive_rows, positive, negative))
-    result = ok("train", "--dataset", "csv:data.csv", "--epochs", "20", "--no-plots", "--out", "run", cwd=tmp_path)
+    result = cli_ok("train", "--dataset", "csv:data.csv", "--epochs", "20", "--no-plots", "--out", "run", cwd=tmp_path)
     assert f"target: 2 classes ({negative}, {positive})" in result.stdout
     assert "SigmoidBinaryCrossEntropy" in result.stdout
     assert metrics(tmp_path / "run")["test_accuracy"] > 0.9
@@ -99,7 +77,7 @@ def test_any_two_labels_are_two_classes_and_predict_answers_in_them(tmp_path, ta
     assert saved["task"] == "classification" and saved["outputs"] == 1
     assert saved["loss"] == "SigmoidBinaryCrossEntropy"
     np.save(tmp_path / "rows.npy", x[:2])
-    answer = ok("predict", "run", "rows.npy", cwd=tmp_path).stdout.splitlines()
+    answer = cli_ok("predict", "run", "rows.npy", cwd=tmp_path).stdout.splitlines()
     expected = [positive if row else negative for row in positive_rows[:2]]
     assert [line.split(": ")[1].split(" ")[0] for line in answer] == expected
 
@@ -108,11 +86,11 @@ def test_class_names_train_a_softmax_and_predict_names_them(tmp_path):
     x = np.random.default_rng(1).standard_normal((300, 3))
     names = np.array(["cat", "dog", "bird"])[np.argmax(x, axis=1)]
     write_csv(tmp_path / "pets.csv", x, names)
-    result = ok("train", "--dataset", "csv:pets.csv", "--epochs", "30", "--no-plots", "--out", "run", cwd=tmp_path)
+    result = cli_ok("train", "--dataset", "csv:pets.csv", "--epochs", "30", "--no-plots", "--out", "run", cwd=tmp_path)
     assert "target: 3 classes (bird, cat, dog)" in result.stdout
     assert record(tmp_path / "run")["preprocessing"]["classes"] == ["bird", "cat", "dog"]
     np.save(tmp_path / "rows.npy", np.array([[3.0, -1, -1], [-1, 3.0, -1], [-1, -1, 3.0]]))
-    answer = ok("predict", "run", "rows.npy", "--top", "2", cwd=tmp_path).stdout.splitlines()
+    answer = cli_ok("predict", "run", "rows.npy", "--top", "2", cwd=tmp_path).stdout.splitlines()
     assert [line.split(": ")[1].split(" ")[0] for line in answer] == ["cat", "dog", "bird"]
     assert all(", " in line for line in answer)  # --top 2 names two classes
 
@@ -120,32 +98,32 @@ def test_class_names_train_a_softmax_and_predict_names_them(tmp_path):
 def test_evaluate_maps_labels_through_the_model_and_names_an_unknown_one(tmp_path, table):
     x, positive_rows = table
     write_csv(tmp_path / "train.csv", x, np.where(positive_rows, "yes", "no"))
-    ok("train", "--dataset", "csv:train.csv", *FAST, "--out", "run", cwd=tmp_path)
+    cli_ok("train", "--dataset", "csv:train.csv", *FAST, "--out", "run", cwd=tmp_path)
     write_csv(tmp_path / "other.csv", x[:50], np.where(positive_rows[:50], "yes", "no"))
-    assert "accuracy" in ok("evaluate", "run", "--dataset", "csv:other.csv", cwd=tmp_path).stdout
+    assert "accuracy" in cli_ok("evaluate", "run", "--dataset", "csv:other.csv", cwd=tmp_path).stdout
     write_csv(tmp_path / "bad.csv", x[:50], np.where(positive_rows[:50], "yes", "maybe"))
-    message = user_error("evaluate", "run", "--dataset", "csv:bad.csv", cwd=tmp_path)
+    message = cli_user_error("evaluate", "run", "--dataset", "csv:bad.csv", cwd=tmp_path)
     assert "['maybe']" in message and "not among the model's classes ['no', 'yes']" in message
 
 
 def test_one_class_is_refused_and_task_overrides_the_guess(tmp_path, table):
     x, positive_rows = table
     write_csv(tmp_path / "one.csv", x, np.ones(len(x), dtype=int))
-    message = user_error("train", "--dataset", "csv:one.csv", *FAST, cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", "csv:one.csv", *FAST, cwd=tmp_path)
     assert "one value, 1, in every row" in message and "two classes" in message
     assert not (tmp_path / "runs").exists()
     write_csv(tmp_path / "pm.csv", x, np.where(positive_rows, 1, -1))
-    ok("train", "--dataset", "csv:pm.csv", *FAST, "--task", "regress", "--out", "regressed", cwd=tmp_path)
+    cli_ok("train", "--dataset", "csv:pm.csv", *FAST, "--task", "regress", "--out", "regressed", cwd=tmp_path)
     assert record(tmp_path / "regressed")["task"] == "regression"
     write_csv(tmp_path / "names.csv", x, np.where(positive_rows, "yes", "no"))
-    message = user_error("train", "--dataset", "csv:names.csv", *FAST, "--task", "regress", cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", "csv:names.csv", *FAST, "--task", "regress", cwd=tmp_path)
     assert ("needs numbers" in message and "'no'" in message) or "'yes'" in message
 
 
 def test_many_whole_numbers_are_a_regression(tmp_path):
     x = np.random.default_rng(2).standard_normal((200, 3))
     write_csv(tmp_path / "prices.csv", x, np.round(1000 + 300 * x[:, 0]).astype(int))
-    result = ok("train", "--dataset", "csv:prices.csv", "--epochs", "2", "--no-plots", "--out", "run", cwd=tmp_path)
+    result = cli_ok("train", "--dataset", "csv:prices.csv", "--epochs", "2", "--no-plots", "--out", "run", cwd=tmp_path)
     assert record(tmp_path / "run")["task"] == "regression"
     assert "target standardised" in result.stdout
 
@@ -156,11 +134,11 @@ def test_values_near_1e300(tmp_path, dtype):
     features near 1e300 are standardised in float64 first, so they train, in float32 too."""
     x = np.random.default_rng(3).standard_normal((200, 3))
     write_csv(tmp_path / "huge_target.csv", x, x[:, 0] * 1e300)
-    message = user_error("train", "--dataset", "csv:huge_target.csv", *FAST, "--dtype", dtype, cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", "csv:huge_target.csv", *FAST, "--dtype", dtype, cwd=tmp_path)
     assert re.search(r"the target reaches \d\.\d+e\+300", message) and "power of ten" in message
     scaled = x * np.array([1e300, 1.0, 1.0])
     write_csv(tmp_path / "huge_features.csv", scaled, x[:, 0] + 0.1 * x[:, 1])
-    ok("train", "--dataset", "csv:huge_features.csv", *FAST, "--dtype", dtype, "--out", "run", cwd=tmp_path)
+    cli_ok("train", "--dataset", "csv:huge_features.csv", *FAST, "--dtype", dtype, "--out", "run", cwd=tmp_path)
     loss = metrics(tmp_path / "run")["test_loss"]
     assert np.isfinite(loss) and loss < 0.5
 
@@ -169,17 +147,17 @@ def test_values_near_1e300(tmp_path, dtype):
 
 
 def test_out_onto_a_finished_run_is_refused_unless_overwrite(tmp_path):
-    ok("train", "--epochs", "1", "--out", "run", cwd=tmp_path)
+    cli_ok("train", "--epochs", "1", "--out", "run", cwd=tmp_path)
     before = (tmp_path / "run" / "model.safetensors").read_bytes()
-    message = user_error("train", *FAST, "--out", "run", cwd=tmp_path)
+    message = cli_user_error("train", *FAST, "--out", "run", cwd=tmp_path)
     assert "already holds a run" in message and "--overwrite" in message
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
     assert (tmp_path / "run" / "confusion.png").exists()
-    ok("train", *FAST, "--seed", "1", "--overwrite", "--out", "run", cwd=tmp_path)
+    cli_ok("train", *FAST, "--seed", "1", "--overwrite", "--out", "run", cwd=tmp_path)
     assert (tmp_path / "run" / "model.safetensors").read_bytes() != before
     assert not (tmp_path / "run" / "confusion.png").exists()  # the old run's figures went with it
     assert metrics(tmp_path / "run")["seed"] == 1
-    assert "give one of them" in user_error("train", "--resume", "run", "--overwrite", cwd=tmp_path)
+    assert "give one of them" in cli_user_error("train", "--resume", "run", "--overwrite", cwd=tmp_path)
 
 
 def test_a_folder_being_trained_into_is_locked(tmp_path):
@@ -187,7 +165,7 @@ def test_a_folder_being_trained_into_is_locked(tmp_path):
     holder = os.open(tmp_path / "run", os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)  # as a train process writing into it holds it
     try:
-        message = user_error("train", *FAST, "--out", "run", cwd=tmp_path)
+        message = cli_user_error("train", *FAST, "--out", "run", cwd=tmp_path)
         assert "another backprop process is training into this folder" in message
     finally:
         os.close(holder)
@@ -198,9 +176,9 @@ def test_two_real_processes_cannot_share_a_folder(tmp_path):
     first = start_training(tmp_path, "--epochs", "400", "--checkpoint-every", "5", "--no-plots", "--quiet")
     try:
         _wait_for(tmp_path / "run" / "checkpoint.safetensors", first)
-        message = user_error("train", *FAST, "--overwrite", "--out", "run", cwd=tmp_path)
+        message = cli_user_error("train", *FAST, "--overwrite", "--out", "run", cwd=tmp_path)
         assert "another backprop process" in message
-        assert "another backprop process" in user_error("train", "--resume", "run", cwd=tmp_path)
+        assert "another backprop process" in cli_user_error("train", "--resume", "run", cwd=tmp_path)
     finally:
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=120)
@@ -217,8 +195,7 @@ def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 120) -> No
 
 def test_default_folders_of_one_second_do_not_collide(tmp_path):
     processes = [
-        subprocess.Popen([sys.executable, "-m", "backprop", "train", *FAST], cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        start_cli("train", *FAST, cwd=tmp_path)
         for _ in range(3)
     ]
     for process in processes:
@@ -235,7 +212,7 @@ def test_a_failed_figure_keeps_the_finished_model(tmp_path):
     """Before: a figure that could not be written deleted the whole folder, model included."""
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "confusion.png").mkdir()  # a folder where the figure would go: writing it fails
-    result = backprop("train", "--epochs", "2", "--quiet", "--out", "run", cwd=tmp_path)
+    result = run_cli("train", "--epochs", "2", "--quiet", "--out", "run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "backprop: warning: could not draw the figures" in result.stderr
     assert "backprop report run" in result.stderr
@@ -254,7 +231,7 @@ def test_a_first_checkpoint_that_cannot_be_written_stops_at_once(tmp_path):
     """A disk that cannot take the result (files over 64 KiB fail, as on a full disk): one line after
     the first epoch, not 60 epochs of training, and no folder left behind."""
     started = time.monotonic()
-    message = user_error(
+    message = cli_user_error(
         "train", "--epochs", "60", "--no-plots", "--out", "run", cwd=tmp_path, preexec_fn=_limit_file_size(1 << 16)
     )
     assert "cannot write the checkpoint" in message and "training stopped at epoch 1" in message
@@ -274,7 +251,7 @@ def test_a_failed_model_write_keeps_the_weights_and_resume_finishes_the_run(tmp_
     assert (tmp_path / "run" / "checkpoint.safetensors").exists()
     assert not (tmp_path / "run" / "model.safetensors").exists()
     monkeypatch.undo()
-    resumed = ok("train", "--resume", "run", cwd=tmp_path)
+    resumed = cli_ok("train", "--resume", "run", cwd=tmp_path)
     assert "-> run" in resumed.stdout
     for name in ("model.safetensors", "metrics.json", "curves.png", "confusion.png"):
         assert (tmp_path / "run" / name).exists(), name
@@ -293,7 +270,7 @@ def test_sigterm_is_a_clean_stop_and_no_plots_survives_resume(tmp_path):
     assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["checkpoint.safetensors"]
     state = bp.read_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
     assert state.metadata["config"]["no_plots"] is True and not state.finished
-    ok("train", "--resume", "run", "--quiet", cwd=tmp_path)
+    cli_ok("train", "--resume", "run", "--quiet", cwd=tmp_path)
     assert sorted(path.name for path in (tmp_path / "run").iterdir()) == [
         "checkpoint.safetensors", "metrics.json", "model.safetensors",
     ]
@@ -316,8 +293,7 @@ def test_sigterm_outside_training_leaves_nothing_half_written(tmp_path):
         "plots.atomic_write = write\n"
         "sys.exit(main(['train', '--epochs', '2', '--quiet', '--out', 'run']))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+    result = run_cli(code=script, cwd=tmp_path, timeout=300)
     assert result.returncode == 143, result.stderr
     assert result.stderr.strip().endswith("backprop: terminated (SIGTERM)")
     names = sorted(path.name for path in (tmp_path / "run").iterdir())
@@ -326,10 +302,7 @@ def test_sigterm_outside_training_leaves_nothing_half_written(tmp_path):
 
 def start_training(tmp_path: Path, *args: str) -> subprocess.Popen:
     """``backprop train ... --out run`` in the background, in ``tmp_path``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "backprop", "train", *args, "--out", "run"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return start_cli("train", *args, "--out", "run", cwd=tmp_path)
 
 
 # --- paths ----------------------------------------------------------------------------------
@@ -340,10 +313,10 @@ def test_a_csv_run_works_from_any_directory(tmp_path, table):
     (tmp_path / "data").mkdir()
     (tmp_path / "elsewhere").mkdir()
     write_csv(tmp_path / "data" / "table.csv", x, positive_rows.astype(int))
-    ok("train", "--dataset", "csv:table.csv", *FAST, "--out", "../run", cwd=tmp_path / "data")
+    cli_ok("train", "--dataset", "csv:table.csv", *FAST, "--out", "../run", cwd=tmp_path / "data")
     assert record(tmp_path / "run")["dataset"] == f"csv:{tmp_path / 'data' / 'table.csv'}"
-    ok("report", str(tmp_path / "run"), cwd=tmp_path / "elsewhere")
-    evaluated = ok("evaluate", str(tmp_path / "run"), cwd=tmp_path / "elsewhere").stdout
+    cli_ok("report", str(tmp_path / "run"), cwd=tmp_path / "elsewhere")
+    evaluated = cli_ok("evaluate", str(tmp_path / "run"), cwd=tmp_path / "elsewhere").stdout
     assert "test split" in evaluated
 
 
@@ -362,9 +335,9 @@ def test_paths_that_are_not_files_are_said_in_words(tmp_path):
         "missing.safetensors": "no such model file",
     }
     for name, words in cases.items():
-        assert words in user_error("predict", name, "x.npy", cwd=tmp_path), name
-    assert "is a FIFO" in user_error("train", "--dataset", "csv:pipe.safetensors", *FAST, cwd=tmp_path)
-    assert "is a file, not a folder" in user_error("train", "--resume", "x.npy", cwd=tmp_path)
+        assert words in cli_user_error("predict", name, "x.npy", cwd=tmp_path), name
+    assert "is a FIFO" in cli_user_error("train", "--dataset", "csv:pipe.safetensors", *FAST, cwd=tmp_path)
+    assert "is a file, not a folder" in cli_user_error("train", "--resume", "x.npy", cwd=tmp_path)
 
 
 def test_a_model_file_without_read_permission_says_so(tmp_path, monkeypatch):
@@ -386,20 +359,20 @@ def test_a_model_file_without_read_permission_says_so(tmp_path, monkeypatch):
 
 
 def test_errors_name_the_options_typed(tmp_path, table):
-    message = user_error("train", *FAST, "--val-fraction", "0.5", "--test-fraction", "0.6", cwd=tmp_path)
+    message = cli_user_error("train", *FAST, "--val-fraction", "0.5", "--test-fraction", "0.6", cwd=tmp_path)
     assert "--val-fraction 0.5 and --test-fraction 0.6" in message and "train_val_test_split" not in message
     x, positive_rows = table
     write_csv(tmp_path / "small.csv", x[:2], positive_rows[:2].astype(int))
-    message = user_error("train", "--dataset", "csv:small.csv", "--task", "regress", *FAST, cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", "csv:small.csv", "--task", "regress", *FAST, cwd=tmp_path)
     assert "--val-fraction" in message and "train_val_test_split" not in message
     write_csv(tmp_path / "data.csv", x, positive_rows.astype(int))
-    message = user_error("train", "--dataset", "csv:data.csv", "--target", "price", *FAST, cwd=tmp_path)
+    message = cli_user_error("train", "--dataset", "csv:data.csv", "--target", "price", *FAST, cwd=tmp_path)
     assert message.startswith("backprop: error: --target price: no column named 'price'")
     assert "load_csv" not in message
 
 
 def test_distributed_in_one_process_says_so(tmp_path):
-    result = ok("train", "--distributed", *FAST, "--out", "run", cwd=tmp_path)
+    result = cli_ok("train", "--distributed", *FAST, "--out", "run", cwd=tmp_path)
     assert "MPI reports one process" in result.stderr and "mpiexec -n 2" in result.stderr
 
 
@@ -416,7 +389,7 @@ def test_dead_units_are_found_drawn_and_reported(tmp_path):
         np.zeros((3, 4)), tmp_path / "weights.png", image_shape=(2, 2), dead=[True, False, False]
     )
     assert path.stat().st_size > 0
-    result = ok("train", "--epochs", "2", "--out", "run", cwd=tmp_path)
+    result = cli_ok("train", "--epochs", "2", "--out", "run", cwd=tmp_path)
     trained = bp.load(tmp_path / "run" / "model.safetensors")
     test_split = train_command.data.load(
         "digits", data_dir=None, seed=0, test_fraction=0.2, val_fraction=0.1, dtype=np.dtype(np.float32)
@@ -436,15 +409,15 @@ def test_a_two_class_image_model_answers_in_its_labels_in_predict_and_on_the_pag
     pixels = np.round(images[keep, 0] * 255).astype(np.uint8)
     bp.datasets.save_idx(tmp_path / "images.idx", pixels)
     bp.datasets.save_idx(tmp_path / "labels.idx", labels[keep].astype(np.uint8))
-    result = ok("train", "--dataset", "idx:images.idx,labels.idx", "--epochs", "10", "--no-plots", "--out", "run",
-                cwd=tmp_path)
+    result = cli_ok("train", "--dataset", "idx:images.idx,labels.idx", "--epochs", "10", "--no-plots", "--out", "run",
+                    cwd=tmp_path)
     assert "SigmoidBinaryCrossEntropy" in result.stdout
     saved = record(tmp_path / "run")
     assert saved["outputs"] == 1 and saved["preprocessing"]["classes"] == [3, 7]
     assert metrics(tmp_path / "run")["test_accuracy"] > 0.95
     sevens = pixels[labels[keep] == 7][:3]
     np.save(tmp_path / "sevens.npy", sevens)
-    answers = ok("predict", "run", "sevens.npy", "--top", "2", cwd=tmp_path).stdout.splitlines()
+    answers = cli_ok("predict", "run", "sevens.npy", "--top", "2", cwd=tmp_path).stdout.splitlines()
     assert all(line.split(": ")[1].startswith("7 (") and ", 3 (" in line for line in answers), answers
     page = Drawing(runs.load_run(tmp_path / "run"))
     answer = page.answer(np.kron(sevens[0] / 255.0, np.ones((4, 4))))
@@ -475,7 +448,7 @@ def test_every_reader_says_what_a_path_is_instead_of_hanging_or_misnaming_it(tmp
 
 def test_the_readmes_example_image_reads_as_a_seven(tmp_path):
     """README: ``backprop predict RUN examples/seven.png`` (a 7 drawn dark on white, as in a paint program)."""
-    seven = Path(__file__).resolve().parents[1] / "examples" / "seven.png"
-    ok("train", *FAST, "--out", "run", cwd=tmp_path)
-    answer = ok("predict", "run", seven, cwd=tmp_path).stdout
+    seven = REPOSITORY / "examples" / "seven.png"
+    cli_ok("train", *FAST, "--out", "run", cwd=tmp_path)
+    answer = cli_ok("predict", "run", seven, cwd=tmp_path).stdout
     assert answer.startswith(f"{seven}: 7 ("), answer

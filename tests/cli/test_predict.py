@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import SHARED_MNIST, cli_ok, cli_user_error, needs_shared_mnist
 
 import backprop as bp
-
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
-
-def backprop(*args):
-    return subprocess.run([sys.executable, "-m", "backprop", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
-
-
-def ok(*args):
-    result = backprop(*args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def user_error(*args):
-    result = backprop(*args)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("backprop: error:"), result.stderr
-    return result.stderr
 
 
 def thick_black_seven(path: Path) -> None:
@@ -43,48 +21,37 @@ def thick_black_seven(path: Path) -> None:
     canvas.save(path)
 
 
-@pytest.fixture(scope="module")
-def saved_digits_model(tmp_path_factory):
-    """A model trained and written with the library alone, as the README's example does."""
-    folder = tmp_path_factory.mktemp("saved")
-    x, labels = bp.datasets.load_digits()
-    model = bp.Sequential(bp.Flatten(), bp.Linear(64, 64, rng=0), bp.ReLU(), bp.Linear(64, 10, rng=1))
-    bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1, momentum=0.9), x, labels, epochs=10, seed=0,
-           progress=False)
-    bp.save(model, folder / "digits.safetensors")
-    return folder / "digits.safetensors", x, labels
-
-
-@pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(), reason=f"no MNIST files in {MNIST}")
+@needs_shared_mnist
 def test_a_thick_black_seven_on_a_white_canvas_is_a_seven_for_an_mnist_model(tmp_path):
-    ok("train", "--dataset", "mnist", "--data-dir", MNIST, "--epochs", "3", "--hidden", "128", "--val-fraction", "0",
-       "--no-plots", "--quiet", "--out", tmp_path / "mnist")
+    cli_ok("train", "--dataset", "mnist", "--data-dir", SHARED_MNIST, "--epochs", "3", "--hidden", "128",
+           "--val-fraction", "0", "--no-plots", "--quiet", "--out", tmp_path / "mnist")
     thick_black_seven(tmp_path / "seven.png")
-    stdout = ok("predict", tmp_path / "mnist", tmp_path / "seven.png").stdout
+    stdout = cli_ok("predict", tmp_path / "mnist", tmp_path / "seven.png").stdout
     assert stdout.startswith(f"{tmp_path / 'seven.png'}: 7 ("), stdout
 
 
 def test_a_drawn_digit_is_read_by_a_model_of_the_8x8_digits(saved_digits_model, tmp_path):
-    model, _, _ = saved_digits_model
+    model = saved_digits_model
     thick_black_seven(tmp_path / "seven.png")
-    assert ok("predict", model, tmp_path / "seven.png").stdout.startswith(f"{tmp_path / 'seven.png'}: 7 (")
+    assert cli_ok("predict", model, tmp_path / "seven.png").stdout.startswith(f"{tmp_path / 'seven.png'}: 7 (")
 
 
 def test_images_too_small_to_hold_a_digit_are_refused(saved_digits_model, tmp_path):
     from PIL import Image
 
-    model, _, _ = saved_digits_model
+    model = saved_digits_model
     Image.new("L", (1, 1), 0).save(tmp_path / "dot.png")
-    message = user_error("predict", model, tmp_path / "dot.png")
+    message = cli_user_error("predict", model, tmp_path / "dot.png")
     assert "dot.png: the image is 1x1 pixels, too small to hold a digit; the minimum is 8x8" in message
     Image.new("L", (40, 5), 0).save(tmp_path / "strip.png")
-    assert "the image is 40x5 pixels" in user_error("predict", model, tmp_path / "strip.png")
+    assert "the image is 40x5 pixels" in cli_user_error("predict", model, tmp_path / "strip.png")
 
 
 def test_predict_reads_a_file_written_by_bp_save_and_says_what_it_assumes(saved_digits_model, tmp_path):
-    model, x, _ = saved_digits_model
+    model = saved_digits_model
+    x, _ = bp.datasets.load_digits()
     np.save(tmp_path / "five.npy", x[:5, 0])
-    result = ok("predict", model, tmp_path / "five.npy")
+    result = cli_ok("predict", model, tmp_path / "five.npy")
     lines = result.stdout.splitlines()
     expected = bp.predict(bp.load(model), x[:5]).argmax(axis=1)
     assert [int(line.split(": ")[1].split(" ")[0]) for line in lines] == expected.tolist()
@@ -99,7 +66,7 @@ def test_predict_infers_vector_and_convolution_inputs(tmp_path):
     vector = bp.Sequential(bp.Linear(5, 3, rng=0))
     bp.save(vector, tmp_path / "vector.safetensors")
     np.save(tmp_path / "row.npy", np.arange(5.0))
-    result = ok("predict", tmp_path / "vector.safetensors", tmp_path / "row.npy")
+    result = cli_ok("predict", tmp_path / "vector.safetensors", tmp_path / "row.npy")
     assert "a regressor (raw outputs), samples of shape (5,)" in result.stderr
     assert len(result.stdout.split(": ")[1].split()) == 3
 
@@ -108,24 +75,25 @@ def test_predict_infers_vector_and_convolution_inputs(tmp_path):
     cnn.output_transform = "softmax"
     bp.save(cnn, tmp_path / "cnn.safetensors")
     thick_black_seven(tmp_path / "seven.png")
-    result = ok("predict", tmp_path / "cnn.safetensors", tmp_path / "seven.png")
+    result = cli_ok("predict", tmp_path / "cnn.safetensors", tmp_path / "seven.png")
     assert "samples of shape (1, 28, 28)" in result.stderr and result.stdout.count("(") == 1
 
 
 def test_evaluate_a_bp_save_file_needs_dataset_and_then_uses_all_samples(saved_digits_model):
-    model, x, labels = saved_digits_model
-    assert "does not record the data it was trained on; give --dataset" in user_error("evaluate", model)
-    result = ok("evaluate", model, "--dataset", "digits")
+    model = saved_digits_model
+    x, labels = bp.datasets.load_digits()
+    assert "does not record the data it was trained on; give --dataset" in cli_user_error("evaluate", model)
+    result = cli_ok("evaluate", model, "--dataset", "digits")
     accuracy = np.mean(bp.predict(bp.load(model), x).argmax(axis=1) == labels)
     assert f"accuracy {accuracy:.4f}" in result.stdout and "1797 samples" in result.stdout
     assert "backprop evaluate: note:" in result.stderr
 
 
 def test_predict_names_a_folder_given_as_an_input(saved_digits_model, tmp_path):
-    model, _, _ = saved_digits_model
-    assert f"{tmp_path}: is a folder" in user_error("predict", model, tmp_path)
+    model = saved_digits_model
+    assert f"{tmp_path}: is a folder" in cli_user_error("predict", model, tmp_path)
 
 
 def test_report_still_needs_a_run_folder_of_backprop_train(saved_digits_model):
-    model, _, _ = saved_digits_model
-    assert "no such run folder" in user_error("report", model)
+    model = saved_digits_model
+    assert "no such run folder" in cli_user_error("report", model)

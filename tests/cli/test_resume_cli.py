@@ -7,33 +7,26 @@ was never stopped, on the same machine with the same thread count.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
+from conftest import cli_ok, cli_user_error, start_cli
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
 import backprop as bp
 
-TRAIN = [sys.executable, "-m", "backprop", "train", "--epochs", "30", "--checkpoint-every", "7", "--no-plots"]
+TRAIN = ["train", "--epochs", "30", "--checkpoint-every", "7", "--no-plots"]
+# One BLAS thread in every run, so that the stopped and resumed runs sum as the reference does.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-def backprop(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "backprop", *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300
-    )
+RUN = {"env": ENV, "timeout": 300}
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reference")
-    done = subprocess.run([*TRAIN, "--out", "run", "--quiet"], cwd=folder, env=ENV, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    cli_ok(*TRAIN, "--out", "run", "--quiet", cwd=folder, **RUN)
     return folder / "run"
 
 
@@ -51,8 +44,7 @@ def position(path):
 
 def start_and_wait(folder, min_epoch):
     """Start a run and return it once its checkpoint is mid-epoch at or after ``min_epoch``."""
-    process = subprocess.Popen([*TRAIN, "--out", "run"], cwd=folder, env=ENV, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = start_cli(*TRAIN, "--out", "run", cwd=folder, env=ENV)
     checkpoint = folder / "run" / "checkpoint.safetensors"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -82,8 +74,7 @@ def test_sigkill_mid_epoch_twice_then_resume_is_bit_identical(tmp_path, referenc
     assert first[1] > 0, "the checkpoint left by the kill should be mid-epoch"
 
     # Resume, and kill the resumed process too, later in the run.
-    resumed = subprocess.Popen([*TRAIN[:4], "--resume", "run", "--no-plots"], cwd=tmp_path, env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    resumed = start_cli("train", "--resume", "run", "--no-plots", cwd=tmp_path, env=ENV)
     checkpoint = tmp_path / "run" / "checkpoint.safetensors"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -95,8 +86,7 @@ def test_sigkill_mid_epoch_twice_then_resume_is_bit_identical(tmp_path, referenc
     resumed.kill()
     resumed.wait(timeout=30)
 
-    done = backprop("train", "--resume", "run", "--no-plots", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = cli_ok("train", "--resume", "run", "--no-plots", cwd=tmp_path, **RUN)
     assert "resuming from run/checkpoint.safetensors" in done.stdout
     assert_same_model(tmp_path / "run", reference)
     import json
@@ -116,50 +106,39 @@ def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path, r
     assert lines[0].endswith("Resume with: backprop train --resume run")
     assert "interrupted; the state is in run/checkpoint.safetensors" in lines[0]
     assert not (tmp_path / "run" / "metrics.json").exists()
-    done = backprop("train", "--resume", "run", "--no-plots", "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    cli_ok("train", "--resume", "run", "--no-plots", "--quiet", cwd=tmp_path, **RUN)
     assert_same_model(tmp_path / "run", reference)
-
-
-def one_line_error(done, *fragments):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("backprop: error: "), done.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_resume_refuses_what_it_cannot_continue(tmp_path, reference):
     (tmp_path / "empty").mkdir()
-    one_line_error(backprop("train", "--resume", "empty", cwd=tmp_path), "empty: no checkpoint.safetensors")
-    one_line_error(backprop("train", "--resume", "missing", cwd=tmp_path), "missing: no such run folder")
-    one_line_error(backprop("train", "--resume", str(reference), cwd=tmp_path), "already finished")
+    assert "empty: no checkpoint.safetensors" in cli_user_error("train", "--resume", "empty", cwd=tmp_path, **RUN)
+    assert "missing: no such run folder" in cli_user_error("train", "--resume", "missing", cwd=tmp_path, **RUN)
+    assert "already finished" in cli_user_error("train", "--resume", str(reference), cwd=tmp_path, **RUN)
 
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "checkpoint.safetensors").write_bytes(os.urandom(300))
-    one_line_error(backprop("train", "--resume", "corrupt", cwd=tmp_path), "corrupt/checkpoint.safetensors")
+    assert "corrupt/checkpoint.safetensors" in cli_user_error("train", "--resume", "corrupt", cwd=tmp_path, **RUN)
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "checkpoint.safetensors").write_bytes((reference / "model.safetensors").read_bytes())
-    one_line_error(backprop("train", "--resume", "foreign", cwd=tmp_path), "not a backprop checkpoint")
+    assert "not a backprop checkpoint" in cli_user_error("train", "--resume", "foreign", cwd=tmp_path, **RUN)
 
     truncated = tmp_path / "truncated"
     truncated.mkdir()
     whole = (reference / "checkpoint.safetensors").read_bytes()
     (truncated / "checkpoint.safetensors").write_bytes(whole[: len(whole) // 2])
-    one_line_error(backprop("train", "--resume", "truncated", cwd=tmp_path), "truncated/checkpoint.safetensors")
+    assert "truncated/checkpoint.safetensors" in cli_user_error("train", "--resume", "truncated", cwd=tmp_path, **RUN)
 
-    one_line_error(
-        backprop("train", "--resume", "foreign", "--epochs", "5", "--lr", "0.5", cwd=tmp_path),
-        "saved configuration; leave out --epochs, --lr",
+    assert "saved configuration; leave out --epochs, --lr" in cli_user_error(
+        "train", "--resume", "foreign", "--epochs", "5", "--lr", "0.5", cwd=tmp_path, **RUN
     )
 
 
 def test_every_epoch_writes_a_checkpoint_and_the_last_one_is_finished(tmp_path):
-    done = backprop("train", "--epochs", "3", "--out", "run", "--no-plots", "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    cli_ok("train", "--epochs", "3", "--out", "run", "--no-plots", "--quiet", cwd=tmp_path, **RUN)
     saved = bp.read_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
     assert saved.finished and saved.state["epoch"] == 3 and saved.state["batch"] == 0
     assert saved.metadata["config"]["epochs"] == 3 and "mean" not in saved.metadata["preprocessing"]
