@@ -51,7 +51,7 @@ def worker(workload: str, distributed: bool) -> None:
     """One timed epoch of ``workload`` (under mpiexec with ``distributed``); rank 0 prints JSON."""
     import backprop as bp
     from backprop.bench import make_data
-    from backprop.bench.ours import _our_model
+    from backprop.bench.ours import our_model
 
     samples, batch = WORKLOADS[workload]
     data = make_data(samples)
@@ -65,7 +65,7 @@ def worker(workload: str, distributed: bool) -> None:
         parallel = DataParallel(MPI.COMM_WORLD)
 
     def epoch(n: int) -> tuple[float, Any]:
-        model = _our_model(workload)
+        model = our_model(workload)
         strategy = None if parallel is None else DataParallel(parallel.comm)
         if parallel is not None:
             parallel.comm.Barrier()

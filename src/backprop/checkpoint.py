@@ -15,6 +15,7 @@ generators' states (the shuffling one and each Dropout's), the arguments ``fit``
 and the caller's own metadata (the command line keeps its configuration and the data's
 preprocessing there). Written through ``atomic_write``: temporary file, fsync, rename; by
 ``write_safetensors``: the same state (and the same ``seconds``) always gives the same bytes.
+The file is read and checked by ``container``, the one safetensors container model files use.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 
-from .files import atomic_write, write_safetensors
-from .paths import check_readable_file
+from .container import CHECKPOINT, read, write_safetensors
+from .files import atomic_write
 from .state import History, TrainState
 
-FORMAT = "backprop-checkpoint"
-FORMAT_VERSION = "1"
+FORMAT = CHECKPOINT.name
+FORMAT_VERSION = CHECKPOINT.version
 
 PathLike = str | os.PathLike[str]
 
@@ -111,13 +111,11 @@ def save_checkpoint(
         "user": dict(metadata or {}),
     }
     header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
         "architecture": json.dumps({"type": type(state.model).__name__, "config": state.model.config()}),
         "state": json.dumps(content),
     }
     with atomic_write(path) as file:
-        write_safetensors(file, tensors, header)
+        write_safetensors(file, tensors, CHECKPOINT.metadata(header))
 
 
 def read_checkpoint(path: PathLike) -> Checkpoint:
@@ -127,25 +125,10 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
     ValueError saying which, before safetensors opens it.
     """
     name = os.fspath(path)
-    check_readable_file(name, "checkpoint")
-    try:
-        with safe_open(name, framework="np") as file:
-            header = file.metadata() or {}
-            if header.get("format") != FORMAT:
-                kind = "a backprop model file" if header.get("format") == "backprop" else "a safetensors file"
-                raise ValueError(f'{name}: not a backprop checkpoint ({kind} without "format": "{FORMAT}")')
-            if header.get("format_version") != FORMAT_VERSION:
-                raise ValueError(
-                    f"{name}: checkpoint format version {header.get('format_version')!r}, this backprop reads"
-                    f" version {FORMAT_VERSION}"
-                )
-            state = _json(header, "state", name)
-            architecture = _json(header, "architecture", name)
-            tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{name}: no such checkpoint") from None
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{name}: not a readable checkpoint ({error})") from error
+    with read(name, CHECKPOINT) as contents:
+        state = contents.entry("state")
+        architecture = contents.entry("architecture")
+        tensors = contents.tensors()
     for key in ("fit", "finished", "epoch", "batch", "step", "history", "optimizer", "rng", "user"):
         if not isinstance(state, dict) or key not in state:
             raise ValueError(f'{name}: the checkpoint\'s state has no "{key}" entry')
@@ -275,12 +258,3 @@ def _layer_generators(state: TrainState) -> list[tuple[int, np.random.Generator]
         if isinstance(getattr(module, "rng", None), np.random.Generator)
     ]
 
-
-def _json(header: Mapping[str, str], key: str, name: str) -> Any:
-    text = header.get(key)
-    if text is None:
-        raise ValueError(f'{name}: the checkpoint has no "{key}" entry')
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise ValueError(f'{name}: the checkpoint\'s "{key}" entry is not valid JSON ({error})') from None

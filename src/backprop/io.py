@@ -14,22 +14,24 @@ safetensors metadata (a string -> string map in the header) records::
 class with its saved config as keyword arguments. Pickle would run whatever code the file
 names (Chainer's ``load_npz(allow_pickle=True)`` did); here a tampered header can at worst
 name an unknown type or bad arguments, and that is a ValueError.
+
+The file itself (its bytes, the format check, the JSON entries, the refusals that name the
+file) is ``container``'s, shared with checkpoints; this module is what a model file holds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 
 from ._version import __version__
-from .files import atomic_write, write_safetensors
+from .container import MODEL, Contents, read, write_safetensors
+from .files import atomic_write
 from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
 from .layers.conv import Conv2d
@@ -38,12 +40,11 @@ from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
 from .model import Sequential
-from .paths import check_readable_file
 
-FORMAT = "backprop"
-FORMAT_VERSION = "1"
+FORMAT = MODEL.name
+FORMAT_VERSION = MODEL.version
 OUTPUT_TRANSFORMS = frozenset({"", "softmax", "sigmoid"})
-SUPPORTED_FORMAT_VERSIONS = ("1",)
+SUPPORTED_FORMAT_VERSIONS = MODEL.reads
 
 #: The only classes ``load`` will construct: a name in a file is looked up here, never imported.
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -80,21 +81,21 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
     ``load_metadata`` returns it. The write is atomic: the bytes go to a temporary file next
     to ``path``, are fsynced, then renamed over ``path``, so a crash or error leaves either
     the old file or the new one, never half of one. The directory must already exist. The
-    same model and metadata always give the same bytes (``files.write_safetensors``).
+    same model and metadata always give the same bytes (``container.write_safetensors``).
 
     Raises TypeError when the model holds a layer ``load`` could not rebuild or the metadata
     is not JSON-serialisable, FileNotFoundError when the directory does not exist.
     """
     path = Path(path)
     _check_savable(model, "model")
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "backprop_version": __version__,
-        "architecture": json.dumps({"type": type(model).__name__, "config": model.config()}),
-        "output_transform": model.output_transform or "",
-        "user": _dump_user_metadata(metadata),
-    }
+    header = MODEL.metadata(
+        {
+            "backprop_version": __version__,
+            "architecture": json.dumps({"type": type(model).__name__, "config": model.config()}),
+            "output_transform": model.output_transform or "",
+            "user": _dump_user_metadata(metadata),
+        }
+    )
     directory = path.parent
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: cannot save, directory {directory} does not exist")
@@ -112,12 +113,12 @@ def load(path: PathLike) -> Layer:
     safetensors, truncated, not written by backprop, a newer format version, an unknown
     layer type or bad layer arguments, missing, extra or misshaped tensors.
     """
-    with _open(path) as (file, header):
+    with read(path, MODEL) as contents:
         try:
-            architecture = _architecture(header)
+            architecture = _architecture(contents)
             model = _build(architecture, "architecture", 0)
-            model.output_transform = _output_transform(header)
-            state = _read_tensors(file, model.params)
+            model.output_transform = _output_transform(contents.metadata)
+            state = _read_tensors(contents, model.params)
         except _ContentError as error:
             raise ValueError(f"{os.fspath(path)}: {error}") from error.__cause__
     # Names, shapes and dtypes were checked above, so this copies without converting.
@@ -132,16 +133,16 @@ def load_metadata(path: PathLike) -> dict[str, Any]:
     with ``user`` the mapping given to ``save`` (``{}`` if none) and ``architecture`` the
     parsed ``{"type": ..., "config": ...}``. Raises as ``load`` does for an unreadable file.
     """
-    with _open(path) as (_, header):
+    with read(path, MODEL) as contents:
         try:
-            user = _parse_json(header, "user", default="{}")
+            user = contents.entry("user", default="{}")
             if not isinstance(user, dict):
                 raise _ContentError(f'the metadata entry "user" must be a JSON object, got {user!r:.80}')
             return {
                 "user": user,
-                "architecture": _architecture(header),
-                "format_version": header["format_version"],
-                "backprop_version": header.get("backprop_version"),
+                "architecture": _architecture(contents),
+                "format_version": contents.metadata["format_version"],
+                "backprop_version": contents.metadata.get("backprop_version"),
             }
         except _ContentError as error:
             raise ValueError(f"{os.fspath(path)}: {error}") from error.__cause__
@@ -190,60 +191,11 @@ def _dump_user_metadata(metadata: Mapping[str, Any] | None) -> str:
         raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from error
 
 
-
-
 # --- loading ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _open(path: PathLike) -> Iterator[tuple[Any, dict[str, str]]]:
-    """Open ``path`` with safetensors and check it is a backprop file of a version we read.
-
-    Yields the open file and its metadata. safetensors' own errors (bad header, truncated
-    data) and OS errors become one ValueError that names the file; a path that is not a
-    readable regular file is refused before safetensors opens it (it would wait for ever on a
-    FIFO, and call a folder "No such device").
-    """
-    name = os.fspath(path)
-    check_readable_file(name)
-    try:
-        with safe_open(name, framework="np") as file:
-            header = file.metadata() or {}
-            _check_format(name, header)
-            yield file, header
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{name}: no such file") from None
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{name}: not a readable safetensors file ({error})") from error
-
-
-def _check_format(name: str, header: dict[str, str]) -> None:
-    if header.get("format") != FORMAT:
-        raise ValueError(
-            f"{name}: not a backprop model file (a safetensors file without"
-            f' "format": "{FORMAT}" in its metadata)'
-        )
-    version = header.get("format_version")
-    if version not in SUPPORTED_FORMAT_VERSIONS:
-        raise ValueError(
-            f"{name}: the file has backprop format version {version!r}, this backprop"
-            f" ({__version__}) reads version {', '.join(SUPPORTED_FORMAT_VERSIONS)};"
-            " a newer backprop may read it"
-        )
-
-
-def _parse_json(header: dict[str, str], key: str, default: str | None = None) -> Any:
-    text = header.get(key, default)
-    if text is None:
-        raise _ContentError(f'the metadata has no "{key}" entry')
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise _ContentError(f'the metadata entry "{key}" is not valid JSON ({error})') from None
-
-
-def _architecture(header: dict[str, str]) -> dict[str, Any]:
-    architecture = _parse_json(header, "architecture")
+def _architecture(contents: Contents) -> dict[str, Any]:
+    architecture = contents.entry("architecture")
     if not isinstance(architecture, dict):
         raise _ContentError(f"the architecture must be a JSON object, got {architecture!r:.80}")
     return architecture
@@ -280,20 +232,20 @@ def _build(spec: Any, where: str, depth: int) -> Layer:
         raise _ContentError(f"{where}: cannot build {kind} from config {config!r:.200}: {error}") from error
 
 
-def _read_tensors(file: Any, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _read_tensors(contents: Contents, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Read every tensor, checking names, shapes and dtypes against the rebuilt model's."""
-    found = set(file.keys())
+    found = contents.names()
     for name in sorted(expected):
         if name not in found:
             raise _ContentError(f"tensor {name!r} is missing (expected {_describe(expected[name])})")
     for name in sorted(found - set(expected)):
-        shape = tuple(file.get_slice(name).get_shape())
+        shape = contents.shape(name)
         raise _ContentError(
             f"unexpected tensor {name!r} of shape {shape}: the architecture has no such parameter"
         )
     state = {}
     for name, want in expected.items():
-        got = file.get_tensor(name)
+        got = contents.tensor(name)
         if got.shape != want.shape or got.dtype != want.dtype:
             raise _ContentError(f"tensor {name!r}: expected {_describe(want)}, found {_describe(got)}")
         state[name] = got

@@ -54,11 +54,12 @@ from .dtypes import resolve_dtype
 from .layers.linear import Linear
 from .losses import Loss, MSELoss, SoftmaxCrossEntropy
 from .optim import SGD, Adam, Optimizer
+from .setup import OPTIMIZERS, make_optimizer
 from .training import fit, predict
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
-SOLVERS = {"sgd": SGD, "adam": Adam}
+SOLVERS = OPTIMIZERS  # "sgd" and "adam", built by ``setup.make_optimizer``
 _MAX_SEED = np.iinfo(np.int64).max
 
 
@@ -265,13 +266,10 @@ class _NeuralNet(BaseEstimator):
             and (kind is Adam or (optimizer.momentum > 0) == (momentum > 0))
         )
         if not reusable:
-            if kind is Adam:
-                optimizer = Adam(self.model_, lr=self.learning_rate, weight_decay=decay)
-            else:
-                optimizer = SGD(
-                    self.model_, lr=self.learning_rate, momentum=momentum,
-                    nesterov=momentum > 0, weight_decay=decay,
-                )
+            optimizer = make_optimizer(
+                self.solver, self.model_, self.learning_rate,
+                momentum=momentum, nesterov=momentum > 0, weight_decay=decay,
+            )
             self.optimizer_ = optimizer
         optimizer.lr = float(self.learning_rate)
         optimizer.weight_decay = decay

@@ -38,6 +38,13 @@ so that a noisy neighbour slows every framework alike rather than one of them. t
 jax are imported only inside the functions that use them: without them their columns say
 "not installed" and everything else works.
 
+Why here, in the package: ``backprop bench`` ships with backprop, so it works from an install
+without the repository, and every workload is defined once. The scripts in the repository's
+``benchmarks/`` (profiles, step A/B against a git revision, micro-timings, scaling under MPI,
+scikit-learn side by side) are investigations that need the repository; they import this
+package rather than copy it, so they time exactly what ``backprop bench`` times
+(``benchmarks/README.md``). A measurement that becomes part of the report moves in here.
+
 The package, one concept per module:
 
 =================  ==============================================================================

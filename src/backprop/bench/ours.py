@@ -1,4 +1,8 @@
-"""Ours: a workload through the public path a user takes, ``bp.fit`` and ``bp.predict``."""
+"""Ours: a workload through the public path a user takes, ``bp.fit`` and ``bp.predict``.
+
+The network is ``architectures.build``'s and the loss and optimiser ``setup.training_setup``'s,
+as ``backprop train`` builds them: softmax cross-entropy, plain SGD at the workload's rate.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 import backprop as bp
 
 from ..architectures import build
+from ..setup import Setup, training_setup
 from .workloads import (
     CLASSES,
     CNN_HIDDEN,
@@ -35,16 +40,16 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
     if spec.model != "cnn":
         x = x.reshape(len(x), -1)  # a view: the MLPs take (N, 784)
 
-    def setup() -> tuple[bp.Sequential, bp.SGD]:
+    def setup() -> tuple[bp.Sequential, Setup]:
         model = our_model(spec.model)
-        return model, bp.SGD(model, spec.lr)
+        return model, training_setup(model, "classification", CLASSES, optimizer="sgd", lr=spec.lr)
 
-    def train(state: tuple[bp.Sequential, bp.SGD]) -> None:
-        model, optimizer = state
+    def train(state: tuple[bp.Sequential, Setup]) -> None:
+        model, made = state
         bp.fit(
             model,
-            bp.SoftmaxCrossEntropy(),
-            optimizer,
+            made.loss,
+            made.optimizer,
             x,
             y,
             epochs=1,
@@ -53,7 +58,7 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
             seed=0,
         )
 
-    def infer(state: tuple[bp.Sequential, bp.SGD]) -> None:
+    def infer(state: tuple[bp.Sequential, Setup]) -> None:
         bp.predict(state[0], x, batch_size=spec.batch_size, probabilities=False)
 
     return lambda: timed(setup, train if spec.train else infer)

@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from ..runs import Run
 from . import data, options
 from .errors import UserError, warn
 from .runs import note_assumptions, open_model
@@ -28,7 +29,39 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model_run = open_model(args.model)
-    model, record = model_run.model, model_run.record
+    record = model_run.record
+    dataset, spec, same = _dataset(args, model_run)
+    x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
+    check_shape(record, dataset.input_shape, spec)
+    known = record.get("outputs")  # a bp.save file has no record of it: bp.evaluate checks then
+    classes = known if known is None or known > 1 else 2  # a binary model has one output
+    numbered = record["task"] == "classification" and model_run.classes is None
+    if numbered and classes is not None and len(y) and int(y.max()) >= classes:
+        raise UserError(
+            f"the model knows the classes 0 to {classes - 1}, {spec} has labels up to {int(y.max())}"
+        )
+    if not same and dataset.digest == record.get("data_digest"):
+        warn(
+            f"{spec} holds the very samples {args.model} was trained on, so this score overstates how it "
+            f"does on new data; `backprop evaluate {args.model}` scores its held-out test split"
+        )
+    note_assumptions(model_run, "evaluate")
+    result = score(model_run.model, model_run.loss(), x, y, model_run.preprocessing)
+    part = "test split" if same else "all samples"
+    print(
+        "  ".join(f"{key} {value:.4f}" for key, value in result.items())
+        + f"  ({len(x)} samples, {spec} {part})"
+    )
+    return 0
+
+
+def _dataset(args: argparse.Namespace, model_run: Run) -> tuple[data.Dataset, str, bool]:
+    """The data to score on, its spec, and whether it is the data the model was trained on.
+
+    The training data gives its held-out test split again (the record's seed and fractions);
+    any other data set is scored whole.
+    """
+    record = model_run.record
     if record["dataset"] is None and args.dataset is None:
         raise UserError(f"{model_run.path} does not record the data it was trained on; give --dataset")
     hyper = record["hyperparameters"]
@@ -46,32 +79,11 @@ def run(args: argparse.Namespace) -> int:
         dtype=np.dtype(hyper["dtype"]),
         target=args.target or record.get("target"),
         task=record["task"],
-        preprocessing=record["preprocessing"],
+        preprocessing=model_run.preprocessing,
         input_shape=tuple(record["input_shape"]),
         data_dir_origin=origin,
     )
-    x, y = (dataset.x_test, dataset.y_test) if same else (dataset.x_train, dataset.y_train)
-    check_shape(record, dataset.input_shape, spec)
-    known = record.get("outputs")  # a bp.save file has no record of it: bp.evaluate checks then
-    classes = known if known is None or known > 1 else 2  # a binary model has one output
-    numbered = record["task"] == "classification" and model_run.classes is None
-    if numbered and classes is not None and len(y) and int(y.max()) >= classes:
-        raise UserError(
-            f"the model knows the classes 0 to {classes - 1}, {spec} has labels up to {int(y.max())}"
-        )
-    if not same and dataset.digest == record.get("data_digest"):
-        warn(
-            f"{spec} holds the very samples {args.model} was trained on, so this score overstates how it "
-            f"does on new data; `backprop evaluate {args.model}` scores its held-out test split"
-        )
-    note_assumptions(model_run, "evaluate")
-    result = score(model, model_run.loss(), x, y, record["preprocessing"])
-    part = "test split" if same else "all samples"
-    print(
-        "  ".join(f"{key} {value:.4f}" for key, value in result.items())
-        + f"  ({len(x)} samples, {spec} {part})"
-    )
-    return 0
+    return dataset, spec, same
 
 
 def check_shape(record: dict, shape: tuple[int, ...], source: str) -> None:

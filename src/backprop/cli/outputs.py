@@ -16,8 +16,9 @@ import backprop as bp
 
 from ..activity import dead_units
 from ..files import atomic_write
+from ..runs import layout
+from ..runs.data import Dataset
 from ..targets import class_probabilities
-from .data import Dataset
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:
@@ -41,7 +42,7 @@ def write_plots(
     """
     from .. import plots
 
-    written = [plots.plot_history(history, folder / "curves.png")]
+    written = [plots.plot_history(history, folder / layout.CURVES)]
     first = next(iter(model.params.values()), None)
     if first is not None and first.ndim in (2, 4):
         shape = dataset.input_shape[-2:] if len(dataset.input_shape) == 3 else None
@@ -49,13 +50,13 @@ def write_plots(
             if isinstance(dead, str):
                 dead = dead_units(model, dataset.x_test) if len(dataset.x_test) else None
             written.append(
-                plots.plot_first_layer_weights(first, folder / "weights.png", image_shape=shape, dead=dead)
+                plots.plot_first_layer_weights(first, folder / layout.WEIGHTS, image_shape=shape, dead=dead)
             )
     if dataset.task == "classification":
         probabilities = class_probabilities(bp.predict(model, dataset.x_test), model.output_transform)
         predictions = probabilities.argmax(axis=1)
         names = None if dataset.classes is None else [str(label) for label in dataset.classes]
-        confusion = folder / "confusion.png"
+        confusion = folder / layout.CONFUSION
         written.append(plots.plot_confusion_matrix(dataset.y_test, predictions, confusion, class_names=names))
         if len(dataset.input_shape) == 3:
             written.append(
@@ -63,7 +64,7 @@ def write_plots(
                     dataset.x_test,
                     dataset.y_test,
                     predictions,
-                    folder / "misclassified.png",
+                    folder / layout.MISCLASSIFIED,
                     probabilities=probabilities,
                 )
             )

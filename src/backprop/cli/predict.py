@@ -22,7 +22,7 @@ import backprop as bp
 from .. import images
 from ..paths import file_problem
 from ..runs import Run
-from . import arguments, data
+from . import arguments
 from .errors import UserError
 from .runs import note_assumptions, open_model
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 best = np.argsort(row, kind="stable")[::-1][: max(1, args.top)]
                 print(f"{label}: " + ", ".join(f"{model_run.label(k)} ({row[k]:.3f})" for k in best))
             else:
-                values = data.restore_targets(row, model_run.record["preprocessing"])  # in the target's units
+                values = model_run.preprocessing.inverse_targets(row)  # in the target's units
                 print(f"{label}: " + " ".join(f"{value:.6g}" for value in values))
     return 0
 

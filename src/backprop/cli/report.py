@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..runs import layout
+from ..runs.preprocessing import Preprocessing
 from . import data, options
 from .errors import UserError
 from .outputs import write_plots
@@ -23,7 +25,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "report",
         help="draw a run's figures: curves, confusion matrix, first-layer weights, mistakes",
-        description="Write curves.png, confusion.png, weights.png and misclassified.png into a run folder.",
+        description=f"Write {', '.join(layout.FIGURES[:-1])} and {layout.FIGURES[-1]} into a run folder.",
     )
     parser.add_argument("run_folder", metavar="RUN", help="a run folder written by backprop train")
     parser.add_argument("--data-dir", help="directory of the MNIST files, if the run used them")
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{folder}: no such run folder")
     model, record = load_run(folder)
     options.warn_unused_data_options(args, record["dataset"])
-    metrics_path = folder / "metrics.json"
+    metrics_path = folder / layout.METRICS
     try:
         history = json.loads(metrics_path.read_text(encoding="utf-8")).get("history", {})
     except (OSError, ValueError) as error:
@@ -61,5 +63,5 @@ def dataset_of(record: dict[str, Any], data_dir: str | None, run: str) -> data.D
         dtype=np.dtype(hyper["dtype"]),
         target=record.get("target"),
         task=record["task"],
-        preprocessing=record["preprocessing"],
+        preprocessing=Preprocessing.from_json(record["preprocessing"]),
     )

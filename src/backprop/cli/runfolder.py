@@ -24,23 +24,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..runs.layout import RUN_FILES, holds_run
 from .errors import UserError
 
-#: The files a run writes; a folder holding one of the first three holds a run.
-RUN_FILES = (
-    "model.safetensors",
-    "checkpoint.safetensors",
-    "metrics.json",
-    "curves.png",
-    "confusion.png",
-    "weights.png",
-    "misclassified.png",
-)
-
-
-def holds_run(folder: Path) -> list[str]:
-    """The names of the run files (model, checkpoint, metrics) in ``folder``, if any."""
-    return [name for name in RUN_FILES[:3] if os.path.lexists(folder / name)]
+__all__ = ["RUN_FILES", "RunFolder", "holds_run"]
 
 
 class RunFolder:

@@ -1,9 +1,9 @@
 """Scores in the units the user knows: a regression's loss on its target's own scale.
 
-``train`` fits a regressor to standardised targets (``data.standardise_targets``); its
+``train`` fits a regressor to standardised targets (``Preprocessing.apply_targets``); its
 squared error there is the original one divided by ``target_std^2``. The test loss that
 ``train`` and ``evaluate`` report is computed after turning the predictions back with
-``data.restore_targets``, so it is the mean squared error in the target's units.
+``Preprocessing.inverse_targets``, so it is the mean squared error in the target's units.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 
 import backprop as bp
 
+from ..runs.preprocessing import Preprocessing
 from ..targets import network_targets
-from .data import restore_targets
 
 
 def score(
@@ -23,7 +23,7 @@ def score(
     loss: bp.Loss,
     x: np.ndarray,
     y: np.ndarray,
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     distributed: Any = None,
 ) -> dict[str, float]:
     """``bp.evaluate``'s ``{"loss", "accuracy"}``; for standardised targets the loss in their units.
@@ -31,7 +31,7 @@ def score(
     ``distributed`` (a ``bp.distributed.DataParallel``) splits the evaluation across the ranks;
     the regression path predicts the whole set on every rank, which gives every rank the same.
     """
-    if "target_mean" not in preprocessing:
+    if not preprocessing.standardises_targets:
         return bp.evaluate(model, loss, x, network_targets(loss, y, x.dtype), distributed=distributed)
-    predictions = restore_targets(bp.predict(model, x).astype(np.float64), preprocessing)
-    return {"loss": loss(predictions, restore_targets(np.asarray(y, np.float64), preprocessing))}
+    predictions = preprocessing.inverse_targets(bp.predict(model, x).astype(np.float64))
+    return {"loss": loss(predictions, preprocessing.inverse_targets(np.asarray(y, np.float64)))}
