@@ -14,6 +14,7 @@ from safetensors import safe_open
 
 import backprop as bp
 from backprop import checkpoint as checkpoint_module
+from backprop.container import CHECKPOINT, write_safetensors
 from backprop.training import CheckpointError
 
 
@@ -112,6 +113,25 @@ def test_a_run_crashed_anywhere_and_resumed_is_bit_identical(tmp_path, optimizer
     assert_same_run(reference, run(path, resume=path, optimizer=optimizer))
 
 
+def test_a_checkpoint_of_the_first_layout_still_resumes_bit_identically(tmp_path):
+    """Checkpoints written before the layers' ``extra_state`` kept Dropout's generator under
+    ``"layer_rngs": {index: state}``; a run stopped then still resumes exactly."""
+    reference = run()
+    path = tmp_path / "checkpoint.safetensors"
+    with pytest.raises(CrashError):
+        run(path, crash_after=33)
+    saved = bp.read_checkpoint(path)
+    state = dict(saved.state)
+    layers = state.pop("layer_states")
+    state["layer_rngs"] = {key.split(".")[0]: value for key, value in layers.items()}
+    old = tmp_path / "old.safetensors"
+    header = {"architecture": json.dumps(saved.architecture), "state": json.dumps(state)}
+    with open(old, "wb") as file:
+        write_safetensors(file, saved.tensors, CHECKPOINT.metadata(header))
+    assert "layer_states" not in bp.read_checkpoint(old).state
+    assert_same_run(reference, run(old, resume=old))
+
+
 def test_resume_mid_epoch_holds_the_permutation_and_running_sums(tmp_path):
     path = tmp_path / "checkpoint.safetensors"
     with pytest.raises(CrashError):
@@ -141,7 +161,8 @@ def test_checkpoint_holds_everything_and_no_pickle(tmp_path):
     state = json.loads(header["state"])
     assert state["user"] == {"config": {"lr": 0.1}}
     assert state["schedule"]["type"] == "CosineLR" and state["schedule"]["epoch"] == 2
-    assert state["rng"]["bit_generator"] == "PCG64" and set(state["layer_rngs"]) == {"3"}
+    # the Dropout layer's extra_state, by its index in model.modules() (0 is the model itself)
+    assert state["rng"]["bit_generator"] == "PCG64" and set(state["layer_states"]) == {"3.rng"}
     assert state["early_stopping"]["patience"] == 4 and len(state["history"]["lists"]["loss"]) == 2
     assert b"pickle" not in path.read_bytes() and path.read_bytes()[8:9] == b"{"
 

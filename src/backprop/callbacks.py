@@ -222,21 +222,24 @@ class EarlyStopping(Callback):
         return self.waited >= self.patience
 
     def state_dict(self) -> dict[str, Any]:
-        """``patience``, ``best_value`` (None for none yet), ``waited`` and the best weights (arrays)."""
+        """``patience``, ``best_value`` (None for none yet), ``waited``, and the best weights as arrays
+        keyed by parameter name."""
         state: dict[str, Any] = {
             "patience": self.patience,
             "best_value": None if self.best_value == math.inf else self.best_value,
             "waited": self.waited,
         }
-        return state | {f"weights.{name}": w for name, w in (self.best_weights or {}).items()}
+        return state | (self.best_weights or {})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what ``state_dict`` gave; everything is checked before anything changes."""
         best = state["best_value"]
-        prefix = "weights."
-        weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
-        self.best_value = math.inf if best is None else float(best)
-        self.waited = int(state["waited"])
-        self.best_weights = weights or None
+        best_value = math.inf if best is None else float(best)
+        waited = int(state["waited"])
+        weights = {key: value for key, value in state.items() if isinstance(value, np.ndarray)}
+        if int(state["patience"]) != self.patience:
+            raise ValueError(f"it was made with patience {state['patience']}, this run has {self.patience}")
+        self.best_value, self.waited, self.best_weights = best_value, waited, weights or None
 
 
 class Checkpoints(Callback):

@@ -1,19 +1,25 @@
-"""Checkpoints: a ``TrainState`` in one safetensors file, enough to continue a run exactly.
+"""Checkpoints: the state of every component of a run in one safetensors file, enough to continue
+the run exactly.
 
-The file holds nothing executable. Tensors (raw little-endian numbers)::
+A checkpoint is the collection of its components' ``state_dict()``s; it knows none of their
+insides. Each component's arrays become tensors (raw little-endian numbers) under its prefix
+and its other values JSON under its entry of the metadata's ``"state"`` (``COMPONENTS``)::
 
-    model/<name>       the weights, as model.params
-    optimizer/<key>    the optimiser's buffers (momentum, Adam moments), as its state_dict
-    best/<name>        early stopping's best weights, when it has some
-    order              the current epoch's permutation, when it is part-way through one
+    component        whose state_dict                   tensors        JSON entry
+    loop             the TrainState (position, sums,    order          (the top level)
+                     history, shuffling generator)
+    model            the model's parameters             model/<name>
+    layers           every layer's extra_state          layers/...     layer_states
+                     (Dropout's generator), by its
+                     index in model.modules()
+    schedule         the learning-rate schedule         -              schedule (+ "type")
+    optimizer        its buffers, lr and step           optimizer/...  optimizer (+ "type")
+    early_stopping   its record and best weights        best/<name>    early_stopping
 
-and the safetensors metadata (strings) records ``"format": "backprop-checkpoint"``, its
-version, the architecture (JSON, as in model files), and a JSON ``"state"``: the position
-(epoch, step in the epoch, steps in all, the epoch's running sums), the history, the
-optimiser's ``lr`` and step count, the schedule's ``state_dict``, early stopping's record, the
-generators' states (the shuffling one and each Dropout's), the arguments ``fit`` was called with
-and the caller's own metadata (the command line keeps its configuration and the data's
-preprocessing there). Written through ``atomic_write``: temporary file, fsync, rename; by
+The metadata also records ``"format": "backprop-checkpoint"``, its version, the architecture
+(JSON, as in model files) and, in the state, the arguments ``fit`` was called with and the
+caller's own metadata (the command line keeps its configuration and the data's preprocessing
+there). Written through ``atomic_write``: temporary file, fsync, rename; by
 ``write_safetensors``: the same state (and the same ``seconds``) always gives the same bytes.
 The file is read and checked by ``container``, the one safetensors container model files use.
 """
@@ -30,7 +36,7 @@ import numpy as np
 
 from .container import CHECKPOINT, read, write_safetensors
 from .files import atomic_write
-from .state import History, TrainState
+from .state import TrainState
 
 FORMAT = CHECKPOINT.name
 FORMAT_VERSION = CHECKPOINT.version
@@ -60,6 +66,19 @@ class Checkpoint:
         return bool(self.state["finished"])
 
 
+#: (component, its JSON entry in the state (None: the top level), its tensors' prefix, whether the
+#: entry records the component's type). The order is the order of loading: the optimiser after
+#: the schedule, whose ``load_state_dict`` sets the optimiser's ``lr`` from the epoch.
+COMPONENTS = (
+    ("loop", None, "", False),
+    ("model", None, "model/", False),
+    ("layers", "layer_states", "layers/", False),
+    ("schedule", "schedule", "schedule/", True),
+    ("optimizer", "optimizer", "optimizer/", True),
+    ("early_stopping", "early_stopping", "best/", False),
+)
+
+
 def save_checkpoint(
     state: TrainState,
     path: PathLike,
@@ -69,47 +88,25 @@ def save_checkpoint(
     metadata: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``state`` to ``path`` atomically; an OSError leaves the previous file as it was."""
-    tensors = {f"model/{name}": w for name, w in state.model.params.items()}
-    optimizer_state = state.optimizer.state_dict()
-    for key, value in optimizer_state.items():
-        if isinstance(value, np.ndarray):
-            tensors[f"optimizer/{key}"] = value
-    stopping = state.early_stopping
-    if stopping is not None and stopping.best_weights is not None:
-        tensors.update({f"best/{name}": w for name, w in stopping.best_weights.items()})
-    if state.order is not None and state.batch > 0:
-        tensors["order"] = state.order.astype(np.int64)
-    history = state.history.to_json()
-    history["seconds"] = seconds
-    content = {
-        "fit": dict(fit_arguments),
-        "finished": bool(finished),
-        "epoch": state.epoch,
-        "batch": state.batch,
-        "step": state.step,
-        "epoch_loss": state.epoch_loss,
-        "epoch_correct": state.epoch_correct,
-        "logs": state.logs,
-        "history": history,
-        "optimizer": {
-            "type": type(state.optimizer).__name__,
-            "lr": float(state.optimizer.lr),
-            "step": int(state.optimizer.t),
-        },
-        "schedule": None
-        if state.schedule is None
-        else {"type": type(state.schedule).__name__, **state.schedule.state_dict()},
-        "early_stopping": None
-        if stopping is None
-        else {
-            "patience": stopping.patience,
-            "best_value": None if stopping.best_value == float("inf") else stopping.best_value,
-            "waited": stopping.waited,
-        },
-        "rng": state.rng.bit_generator.state,
-        "layer_rngs": {str(index): rng.bit_generator.state for index, rng in _layer_generators(state)},
-        "user": dict(metadata or {}),
-    }
+    tensors: dict[str, np.ndarray] = {}
+    content: dict[str, Any] = {"fit": dict(fit_arguments), "finished": bool(finished)}
+    for name, entry, prefix, typed in COMPONENTS:
+        component = _components(state).get(name)
+        if component is None:
+            content[entry] = None
+            continue
+        values = component.state_dict()
+        arrays = {key: value for key, value in values.items() if isinstance(value, np.ndarray)}
+        tensors.update({prefix + key: value for key, value in arrays.items()})
+        plain = {key: value for key, value in values.items() if key not in arrays}
+        if typed:
+            plain = {"type": type(component).__name__, **plain}
+        if entry is None:
+            content.update(plain)
+        else:
+            content[entry] = plain
+    content["history"]["seconds"] = seconds
+    content["user"] = dict(metadata or {})
     header = {
         "architecture": json.dumps({"type": type(state.model).__name__, "config": state.model.config()}),
         "state": json.dumps(content),
@@ -136,73 +133,109 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
 
 
 def restore(state: TrainState, checkpoint: Checkpoint, fit_arguments: Mapping[str, Any]) -> None:
-    """Put the checkpoint into ``state`` (model, optimiser, schedule, generators, position).
+    """Put the checkpoint into ``state``: every component takes back its ``state_dict``.
 
-    Everything is checked before anything changes: a checkpoint of another architecture,
-    optimiser or schedule, or one made by ``fit`` with other arguments, is a ValueError naming
-    the difference, and ``state`` is left as it was.
+    A checkpoint of another architecture, optimiser or schedule, or one made by ``fit`` with
+    other arguments, is a ValueError naming the difference. Everything is checked before the
+    run goes on: if any component refuses its state, every component takes back the state it
+    had, and ``state`` is left as it was.
     """
     name = checkpoint.path
+    components = _components(state)
     try:
         _check_matches(state, checkpoint, fit_arguments)
-        saved = checkpoint.state
-        model_state = _prefixed(checkpoint.tensors, "model/")
-        optimizer_state: dict[str, Any] = _prefixed(checkpoint.tensors, "optimizer/")
-        optimizer_state.update(lr=saved["optimizer"]["lr"], step=saved["optimizer"]["step"])
-        best = _prefixed(checkpoint.tensors, "best/")
-        order = checkpoint.tensors.get("order")
-        batch = int(saved["batch"])
-        if order is None and batch > 0 and fit_arguments["shuffle"] and fit_arguments["steps_per_epoch"] > 1:
-            raise ValueError("it stopped part-way through an epoch but holds no permutation")
-        if order is not None:
-            if order.shape != (fit_arguments["samples"],) or order.dtype != np.int64:
-                raise ValueError(f"the saved permutation has shape {order.shape}, expected a permutation")
-            if not np.array_equal(np.sort(order), np.arange(len(order))):
-                raise ValueError("the saved order is not a permutation of the samples")
-        history = History.from_json(saved["history"])
-        layer_rngs = dict(_layer_generators(state))
-        layer_states = {int(index): value for index, value in saved.get("layer_rngs", {}).items()}
-        if set(layer_states) != set(layer_rngs):
-            raise ValueError("its Dropout layers do not match the model's")
-        for value in [saved["rng"], *layer_states.values()]:
-            # A generator of the same kind takes the state first: a malformed one fails here.
-            np.random.default_rng().bit_generator.state = value
-        _check_state_arrays(state.model.params, model_state, "weights")
-        _check_optimizer(state, optimizer_state)
-        schedule = None if state.schedule is None else dict(saved["schedule"])
-        if schedule is not None:
-            schedule = {"epoch": int(schedule["epoch"]), "base_lr": float(schedule["base_lr"])}
-        stopping = None
-        if state.early_stopping is not None:
-            record = saved["early_stopping"]
-            best_value = float("inf") if record["best_value"] is None else float(record["best_value"])
-            stopping = (best_value, int(record["waited"]))
+        saved = {key: _saved_state(checkpoint, key) for key in components}
+        _check_position(saved["loop"], fit_arguments)
+        _check_state_arrays(state.model.params, saved["model"], "weights")
+        if "early_stopping" in components:
+            best = {k: v for k, v in saved["early_stopping"].items() if isinstance(v, np.ndarray)}
             if best:
                 _check_state_arrays(state.model.params, best, "best weights")
-        position = (int(saved["epoch"]), batch, int(saved["step"]))
-        sums = (float(saved["epoch_loss"]), int(saved["epoch_correct"]))
-        logs = {str(key): float(value) for key, value in dict(saved["logs"]).items()}
-        # The optimiser checks every buffer and scalar before it changes anything, so it goes
-        # first; nothing after it can fail.
-        state.optimizer.load_state_dict(optimizer_state)
+        _check_optimizer(state, saved["optimizer"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{name}: cannot resume from this checkpoint: {error}") from error
+    before = {key: component.state_dict() for key, component in components.items()}
+    try:
+        for key, component in components.items():
+            component.load_state_dict(saved[key])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        for key, component in components.items():
+            component.load_state_dict(before[key])
+        raise ValueError(f"{name}: cannot resume from this checkpoint: {error}") from error
 
-    state.model.load_state_dict(model_state)
-    if schedule is not None:
-        state.schedule.load_state_dict(schedule)
-        state.optimizer.lr = float(saved["optimizer"]["lr"])
-    if stopping is not None:
-        state.early_stopping.best_value, state.early_stopping.waited = stopping
-        state.early_stopping.best_weights = best or None
-    state.rng.bit_generator.state = saved["rng"]
-    for index, value in layer_states.items():
-        layer_rngs[index].bit_generator.state = value
-    state.history = history
-    state.epoch, state.batch, state.step = position
-    state.order = order
-    state.epoch_loss, state.epoch_correct = sums
-    state.logs = logs
+
+def _components(state: TrainState) -> dict[str, Any]:
+    """The run's components with state, by name, in ``COMPONENTS``' order (absent ones left out)."""
+    present = {
+        "loop": state,
+        "model": state.model,
+        "layers": _LayerStates(state.model),
+        "schedule": state.schedule,
+        "optimizer": state.optimizer,
+        "early_stopping": state.early_stopping,
+    }
+    return {name: present[name] for name, *_ in COMPONENTS if present[name] is not None}
+
+
+def _saved_state(checkpoint: Checkpoint, component: str) -> dict[str, Any]:
+    """What the checkpoint holds for ``component``: its JSON entry and its tensors, as one dict."""
+    entry, prefix = next((e, p) for name, e, p, _ in COMPONENTS if name == component)
+    saved, tensors = checkpoint.state, checkpoint.tensors
+    if component == "loop":
+        values = {key: saved[key] for key in _LOOP_KEYS if key in saved}
+        return values | ({"order": tensors["order"]} if "order" in tensors else {})
+    if component == "layers" and entry not in saved:
+        # Version 1 before layer_states: only Dropout had state, its generator, kept by index.
+        return {f"{index}.rng": value for index, value in saved.get("layer_rngs", {}).items()}
+    plain = {} if entry is None else saved.get(entry)
+    if plain is None:
+        raise ValueError(f"it holds no {component.replace('_', ' ')}, which this run has")
+    own = {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+    return {key: value for key, value in plain.items() if key != "type"} | own
+
+
+#: The loop's keys at the state's top level (``TrainState.state_dict``).
+_LOOP_KEYS = ("epoch", "batch", "step", "epoch_loss", "epoch_correct", "logs", "history", "rng")
+
+
+class _LayerStates:
+    """Every layer's ``extra_state`` (Dropout's generator), keyed ``"<index>.<key>"`` by the layer's
+    index in ``model.modules()``: one component for the checkpoint."""
+
+    def __init__(self, model: Any) -> None:
+        self.modules = list(model.modules())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            f"{index}.{key}": value
+            for index, module in enumerate(self.modules)
+            for key, value in module.extra_state().items()
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        grouped: dict[int, dict[str, Any]] = {}
+        for key, value in state.items():
+            index, _, name = key.partition(".")
+            grouped.setdefault(int(index), {})[name] = value
+        have = {index for index, module in enumerate(self.modules) if module.extra_state()}
+        if set(grouped) != have:
+            raise ValueError(
+                f"its layers with state (by position, {sorted(grouped)}) do not match the model's"
+                f" ({sorted(have)})"
+            )
+        for index, values in grouped.items():
+            self.modules[index].load_extra_state(values)
+
+
+def _check_position(loop: Mapping[str, Any], fit_arguments: Mapping[str, Any]) -> None:
+    order, batch = loop.get("order"), int(loop["batch"])
+    if order is None and batch > 0 and fit_arguments["shuffle"] and fit_arguments["steps_per_epoch"] > 1:
+        raise ValueError("it stopped part-way through an epoch but holds no permutation")
+    if order is not None:
+        if order.shape != (fit_arguments["samples"],) or order.dtype != np.int64:
+            raise ValueError(f"the saved permutation has shape {order.shape}, expected a permutation")
+        if not np.array_equal(np.sort(order), np.arange(len(order))):
+            raise ValueError("the saved order is not a permutation of the samples")
 
 
 def _check_matches(state: TrainState, checkpoint: Checkpoint, fit_arguments: Mapping[str, Any]) -> None:
@@ -245,16 +278,4 @@ def _check_optimizer(state: TrainState, optimizer_state: Mapping[str, Any]) -> N
     if expected != found:
         raise ValueError(f"its optimiser buffers are {sorted(found)}, this optimiser has {sorted(expected)}")
 
-
-def _prefixed(tensors: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
-
-
-def _layer_generators(state: TrainState) -> list[tuple[int, np.random.Generator]]:
-    """The generators of layers that draw while training (Dropout), by position in the model."""
-    return [
-        (index, module.rng)
-        for index, module in enumerate(state.model.modules())
-        if isinstance(getattr(module, "rng", None), np.random.Generator)
-    ]
 

@@ -95,6 +95,39 @@ class TrainState:
     last_count: int = 0
     completed: bool = False
 
+    def state_dict(self) -> dict[str, Any]:
+        """Where the loop stands: position, the epoch's sums and logs, the history, the shuffling
+        generator, and the epoch's permutation (an array) while the run is part-way through one."""
+        state: dict[str, Any] = {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "step": self.step,
+            "epoch_loss": self.epoch_loss,
+            "epoch_correct": self.epoch_correct,
+            "logs": self.logs,
+            "history": self.history.to_json(),
+            "rng": self.rng.bit_generator.state,
+        }
+        if self.order is not None and self.batch > 0:
+            state["order"] = self.order.astype(np.int64)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what ``state_dict`` gave; everything is checked before anything changes."""
+        position = (int(state["epoch"]), int(state["batch"]), int(state["step"]))
+        sums = (float(state["epoch_loss"]), int(state["epoch_correct"]))
+        logs = {str(key): float(value) for key, value in dict(state["logs"]).items()}
+        history = History.from_json(state["history"])
+        order = state.get("order")
+        if order is not None and (order.ndim != 1 or order.dtype != np.int64):
+            raise ValueError(f"the saved permutation is {order.dtype} of shape {order.shape}, not a permutation")
+        # A generator of the same kind takes the state first: a malformed one fails there.
+        type(self.rng.bit_generator)().state = state["rng"]
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.batch, self.step = position
+        self.epoch_loss, self.epoch_correct = sums
+        self.logs, self.history, self.order = logs, history, order
+
     def begin_epoch(self, n: int, batch_size: int, shuffle: bool) -> None:
         """Draw the epoch's permutation and reset its sums (only at an epoch boundary)."""
         self.order = self.rng.permutation(n) if shuffle and batch_size < n else None
