@@ -163,16 +163,7 @@ def fit(
     Ctrl-C or SIGTERM (in the main thread) finishes the step in flight, writes the checkpoint
     (if any) and raises ``TrainingInterrupted``; a second one stops at once.
     """
-    validation.positive_integer_or_none("fit", "batch_size", batch_size)
-    validation.non_negative_integer("fit", "epochs", epochs)
-    validation.positive_integer_or_none("fit", "patience", patience)
-    validation.positive_integer_or_none("fit", "checkpoint_every", checkpoint_every)
-    validation.flag("fit", "shuffle", shuffle)
-    validation.flag("fit", "progress", progress)
-    if checkpoint_every is not None and checkpoint is None:
-        raise ValueError("fit: checkpoint_every needs checkpoint=PATH, the file to write")
-    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
-        raise ValueError(f"fit: checkpoint {checkpoint}: the folder {Path(checkpoint).parent} does not exist")
+    _check_arguments(batch_size, epochs, patience, checkpoint, checkpoint_every, shuffle, progress)
     if schedule is not None and schedule.optimizer is not optimizer:
         raise ValueError("fit: the schedule must be built on the optimiser passed to fit")
     x, y = check_data(model, loss, x, y, "fit")
@@ -180,72 +171,113 @@ def fit(
         if len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
         validation_data = check_data(model, loss, *validation_data, "fit validation_data")
-    # The loss says what the outputs are: logits of a softmax or of a sigmoid for the fused
-    # losses, already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise.
-    model.output_transform = (
-        "softmax" if isinstance(loss, SoftmaxCrossEntropy)
-        else "sigmoid" if isinstance(loss, SigmoidBinaryCrossEntropy)
-        else None
-    )
+    model.output_transform = _output_transform(loss)
+    strategy = Local() if distributed is None else distributed
     n = len(x)
     size = n if batch_size is None else min(int(batch_size), n)
-    strategy = Local() if distributed is None else distributed
     state = TrainState(
-        model,
-        loss,
-        optimizer,
-        np.random.default_rng(seed),
-        schedule=schedule,
+        model, loss, optimizer, np.random.default_rng(seed), schedule=schedule,
         early_stopping=None if patience is None else EarlyStopping(int(patience)),
-        distributed=distributed,
-        strategy=strategy,
-        epochs=int(epochs),
-        batch_size=size,
+        distributed=distributed, strategy=strategy, epochs=int(epochs), batch_size=size,
         steps_per_epoch=math.ceil(n / size),
-    )
-    arguments = {
-        "epochs": int(epochs),
-        "batch_size": None if batch_size is None else int(batch_size),
-        "shuffle": bool(shuffle),
-        "seed": None if seed is None else int(seed),
-        "patience": None if patience is None else int(patience),
-        "samples": n,
-        "steps_per_epoch": state.steps_per_epoch,
-        "sample_shape": list(x.shape[1:]),
-        "target_shape": list(y.shape[1:]),
-        "loss": repr(loss),
-        "validation_samples": None if validation_data is None else len(validation_data[0]),
-    }
-    metadata = dict(checkpoint_metadata or {})
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
+    )  # fmt: skip
+    arguments = _recorded_arguments(state, x, y, batch_size, shuffle, seed, patience, validation_data)
+    metadata = _json_metadata(checkpoint_metadata)
     if resume is not None:
         restore(state, read_checkpoint(resume), arguments)
-    clock = _Clock(state.history.seconds)
-    guard = DivergenceGuard()
+    clock, guard = _Clock(state.history.seconds), DivergenceGuard()
     writer = None
     if checkpoint is not None and strategy.is_root:
         writer = Checkpoints(checkpoint, checkpoint_every, arguments, metadata, clock.seconds)
-    show = progress and strategy.is_root
-    run = CallbackList(
-        [
-            *([ProgressBar(n, state.epochs)] if show else []),
-            guard,
-            *([ScheduleStep(schedule)] if schedule is not None else []),
-            *(c if isinstance(c, Callback) else EpochFunction(c) for c in callbacks),
-            *([state.early_stopping] if state.early_stopping is not None else []),
-            *([EpochLine(n, state.epochs, log)] if show else []),
-            *([writer] if writer is not None else []),
-        ]
-    )
+    run = _callback_list(state, n, progress and strategy.is_root, log, guard, callbacks, writer)
     try:
         _loop(state, x, y, shuffle, validation_data, run, guard, writer)
     finally:
         state.history.seconds = clock.seconds()
         run.on_fit_end(state)
     return state.history
+
+
+def _check_arguments(
+    batch_size: Any, epochs: Any, patience: Any, checkpoint: Any, every: Any, shuffle: Any, progress: Any
+) -> None:
+    """``fit``'s scalar arguments, refused in ``validation``'s words before anything is built."""
+    validation.positive_integer_or_none("fit", "batch_size", batch_size)
+    validation.non_negative_integer("fit", "epochs", epochs)
+    validation.positive_integer_or_none("fit", "patience", patience)
+    validation.positive_integer_or_none("fit", "checkpoint_every", every)
+    validation.flag("fit", "shuffle", shuffle)
+    validation.flag("fit", "progress", progress)
+    if every is not None and checkpoint is None:
+        raise ValueError("fit: checkpoint_every needs checkpoint=PATH, the file to write")
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise ValueError(f"fit: checkpoint {checkpoint}: the folder {Path(checkpoint).parent} does not exist")
+
+
+def _output_transform(loss: Loss) -> str | None:
+    """What a model's outputs are, from its loss: logits of a softmax or of a sigmoid for the fused
+    losses, already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise."""
+    if isinstance(loss, SoftmaxCrossEntropy):
+        return "softmax"
+    return "sigmoid" if isinstance(loss, SigmoidBinaryCrossEntropy) else None
+
+
+def _recorded_arguments(
+    state: TrainState,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int | None,
+    shuffle: bool,
+    seed: int | None,
+    patience: int | None,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, Any]:
+    """What makes the run what it is: a checkpoint records it and a resume must match it."""
+    return {
+        "epochs": state.epochs,
+        "batch_size": None if batch_size is None else int(batch_size),
+        "shuffle": bool(shuffle),
+        "seed": None if seed is None else int(seed),
+        "patience": None if patience is None else int(patience),
+        "samples": len(x),
+        "steps_per_epoch": state.steps_per_epoch,
+        "sample_shape": list(x.shape[1:]),
+        "target_shape": list(y.shape[1:]),
+        "loss": repr(state.loss),
+        "validation_samples": None if validation_data is None else len(validation_data[0]),
+    }
+
+
+def _json_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    content = dict(metadata or {})
+    try:
+        json.dumps(content)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"fit: checkpoint_metadata must be JSON-serialisable: {error}") from None
+    return content
+
+
+def _callback_list(
+    state: TrainState,
+    samples: int,
+    show: bool,
+    log: Callable[[str], None],
+    guard: DivergenceGuard,
+    callbacks: Iterable[Callback | Callable[[TrainState], Any]],
+    writer: Checkpoints | None,
+) -> CallbackList:
+    """``fit``'s callbacks in their order (``callbacks.py``'s docstring says why this one)."""
+    return CallbackList(
+        [
+            *([ProgressBar(samples, state.epochs)] if show else []),
+            guard,
+            *([ScheduleStep(state.schedule)] if state.schedule is not None else []),
+            *(c if isinstance(c, Callback) else EpochFunction(c) for c in callbacks),
+            *([state.early_stopping] if state.early_stopping is not None else []),
+            *([EpochLine(samples, state.epochs, log)] if show else []),
+            *([writer] if writer is not None else []),
+        ]
+    )
 
 
 def _loop(
