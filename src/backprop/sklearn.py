@@ -56,6 +56,7 @@ from .losses import Loss, MSELoss, SoftmaxCrossEntropy
 from .optim import SGD, Adam, Optimizer
 from .setup import OPTIMIZERS, make_optimizer
 from .training import fit, predict
+from .validation import is_integer, is_number
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -156,7 +157,7 @@ class _NeuralNet(BaseEstimator):
         if (
             not isinstance(sizes, (Sequence, np.ndarray))
             or isinstance(sizes, str)
-            or not all(_is_int(size) and size >= 1 for size in sizes)
+            or not all(is_integer(size) and size >= 1 for size in sizes)
         ):
             raise self._fail("hidden_layer_sizes", "a positive integer or a sequence of them", sizes)
         return tuple(int(size) for size in sizes)
@@ -167,26 +168,26 @@ class _NeuralNet(BaseEstimator):
             raise self._fail("activation", f"one of {sorted(ACTIVATIONS)}", self.activation)
         if self.solver not in SOLVERS:
             raise self._fail("solver", f"one of {sorted(SOLVERS)}", self.solver)
-        if not _is_real(self.learning_rate) or self.learning_rate <= 0:
+        if not is_number(self.learning_rate) or self.learning_rate <= 0:
             raise self._fail("learning_rate", "a positive number", self.learning_rate)
-        if self.batch_size != "auto" and not (_is_int(self.batch_size) and self.batch_size >= 1):
+        if self.batch_size != "auto" and not (is_integer(self.batch_size) and self.batch_size >= 1):
             raise self._fail("batch_size", "a positive integer or 'auto'", self.batch_size)
         for name in ("max_iter", "n_iter_no_change"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise self._fail(name, "a positive integer", value)
-        if not _is_real(self.momentum) or not 0 <= self.momentum < 1:
+        if not is_number(self.momentum) or not 0 <= self.momentum < 1:
             raise self._fail("momentum", "a number in [0, 1)", self.momentum)
-        if not _is_real(self.alpha) or self.alpha < 0:
+        if not is_number(self.alpha) or self.alpha < 0:
             raise self._fail("alpha", "a non-negative number", self.alpha)
-        if not _is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
+        if not is_number(self.validation_fraction) or not 0 < self.validation_fraction < 1:
             raise self._fail("validation_fraction", "a number in (0, 1)", self.validation_fraction)
         for name in ("early_stopping", "warm_start", "verbose"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise self._fail(name, "True or False", getattr(self, name))
         state = self.random_state
         if isinstance(state, (bool, np.bool_)) or not (
-            state is None or _is_int(state) or isinstance(state, np.random.RandomState)
+            state is None or is_integer(state) or isinstance(state, np.random.RandomState)
         ):
             raise self._fail("random_state", "None, an integer or a numpy RandomState", state)
         if self.dtype is not None:
@@ -233,7 +234,7 @@ class _NeuralNet(BaseEstimator):
     def _start(self, n_features: int, n_outputs: int, dtype: np.dtype) -> None:
         """A new network, optimiser, generator and history: what ``fit`` without warm start does."""
         state = self.random_state
-        seed = int(state) if _is_int(state) else int(check_random_state(state).randint(2**31 - 1))
+        seed = int(state) if is_integer(state) else int(check_random_state(state).randint(2**31 - 1))
         self._rng = np.random.default_rng(seed)
         self.model_ = build(
             "mlp",
@@ -450,11 +451,3 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
                 f" fitted with {self.n_outputs_}"
             )
         return y.astype(self._model_dtype(), copy=False)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)

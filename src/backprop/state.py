@@ -120,7 +120,7 @@ class TrainState:
         history = History.from_json(state["history"])
         order = state.get("order")
         if order is not None and (order.ndim != 1 or order.dtype != np.int64):
-            raise ValueError(f"the saved permutation is {order.dtype} of shape {order.shape}, not a permutation")
+            raise ValueError(f"the saved permutation is {order.dtype} of shape {order.shape}, not one")
         # A generator of the same kind takes the state first: a malformed one fails there.
         type(self.rng.bit_generator)().state = state["rng"]
         self.rng.bit_generator.state = state["rng"]

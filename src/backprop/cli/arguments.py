@@ -1,14 +1,15 @@
 """Argument types for the sub-commands: each turns a string into a value or says what it expected.
 
 argparse reports an ``ArgumentTypeError`` as one line naming the option, which the command
-line prints with exit status 2.
+line prints with exit status 2. What a number is follows ``backprop.validation``, the rules the
+library applies again to the values it is given (finite, not a bool).
 """
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
+from ..validation import is_number
 
 
 def positive_int(text: str) -> int:
@@ -68,7 +69,7 @@ def finite_number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value):
+    if not is_number(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
