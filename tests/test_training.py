@@ -198,3 +198,42 @@ def test_output_transform_follows_the_loss_of_the_last_fit():
     bp.fit(model, bp.MSELoss(), bp.SGD(model, 0.01), x, np.eye(3, dtype=np.float32)[y], epochs=1, progress=False)
     assert model.output_transform is None
     np.testing.assert_array_equal(bp.predict(model, x), bp.predict(model, x, probabilities=False))
+
+
+def test_a_callback_object_gets_every_hook_in_order_and_can_stop_the_run():
+    from backprop.callbacks import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_fit_begin(self, state):
+            self.calls.append("fit_begin")
+
+        def on_epoch_begin(self, state):
+            self.calls.append(f"epoch_begin {state.epoch}")
+
+        def on_step_end(self, state):
+            self.calls.append(f"step {state.step}")
+
+        def on_epoch_end(self, state):
+            self.calls.append(f"epoch_end {state.epoch} {sorted(state.logs)}")
+            if state.epoch == 2:
+                state.history.stop_reason = "enough"
+
+        def on_fit_end(self, state):
+            self.calls.append(f"fit_end {state.completed}")
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 3)).astype(np.float32), rng.integers(0, 2, 20)
+    model = bp.Sequential(bp.Linear(3, 2, rng=0))
+    recorder = Recorder()
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, y, epochs=5, batch_size=10,
+                     progress=False, callbacks=[recorder])
+    assert recorder.calls == [
+        "fit_begin",
+        "epoch_begin 0", "step 1", "step 2", "epoch_end 1 ['accuracy', 'loss']",
+        "epoch_begin 1", "step 3", "step 4", "epoch_end 2 ['accuracy', 'loss']",
+        "fit_end True",
+    ]
+    assert history.epochs_run == 2 and history.stop_reason == "enough"
