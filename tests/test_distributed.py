@@ -272,14 +272,24 @@ def test_a_rank_with_a_user_error_ends_the_job_with_its_message(tmp_path: Path) 
 
 def test_an_uncaught_exception_in_a_script_aborts_through_the_excepthook() -> None:
     code = (
-        "from mpi4py import MPI\nfrom backprop.distributed import DataParallel\n"
-        "parallel = DataParallel(MPI.COMM_WORLD)\nparallel.install_excepthook()\n"
-        "if parallel.rank == 1:\n    raise ValueError('bad rank')\nMPI.COMM_WORLD.Barrier()\n"
+        "from mpi4py import MPI\nfrom backprop.cli.distributed import install_excepthook\n"
+        "install_excepthook(MPI.COMM_WORLD)\n"
+        "if MPI.COMM_WORLD.Get_rank() == 1:\n    raise ValueError('bad rank')\nMPI.COMM_WORLD.Barrier()\n"
     )
     started = time.monotonic()
     done = mpiexec(sys.executable, "-c", code, timeout=30)
     assert done.returncode != 0 and time.monotonic() - started < 10
-    assert "ValueError: bad rank" in done.stderr
+    assert "ValueError: bad rank" in done.stderr and "(rank 1 of 2; aborting the MPI job)" in done.stderr
+
+
+def test_the_moved_job_control_still_works_through_dataparallel_with_a_warning() -> None:
+    from mpi4py import MPI
+
+    from backprop.distributed import DataParallel
+
+    parallel = DataParallel(MPI.COMM_WORLD)
+    with pytest.warns(DeprecationWarning, match=r"DataParallel.broadcast_text is deprecated.*cli.distributed"):
+        assert parallel.broadcast_text("runs/x") == "runs/x"
 
 
 def test_distributed_options_are_checked() -> None:
