@@ -328,3 +328,19 @@ def test_data_parallel_refuses_bad_arguments() -> None:
         DataParallel(MPI.COMM_SELF, check_every=0)
     with pytest.raises(ValueError, match=r"weighting must be one of \('samples', 'ranks'\), got 'mean'"):
         DataParallel(MPI.COMM_SELF, weighting="mean")
+
+
+def test_forward_backward_is_deprecated_and_gives_reduce_s_numbers() -> None:
+    from mpi4py import MPI
+
+    from backprop.distributed import DataParallel
+
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    model = bp.Sequential(bp.Linear(3, 2, dtype=np.float64, rng=0))
+    loss = bp.SoftmaxCrossEntropy()
+    with pytest.warns(DeprecationWarning, match=r"DataParallel.forward_backward is deprecated"):
+        value, correct = DataParallel(MPI.COMM_WORLD).forward_backward(model, loss, x, y, 8)
+    expected = loss(model(x), y)
+    model.backward(loss.backward())
+    assert value == pytest.approx(expected, rel=1e-15) and 0 <= correct <= 8
