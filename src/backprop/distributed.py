@@ -40,8 +40,7 @@ import numpy as np
 from mpi4py import MPI
 
 from . import validation
-from .accuracy import classifies, correct_count
-from .layers.base import Layer, backward_of
+from .layers.base import Layer
 from .losses import Loss
 
 #: How shard gradients are combined: "samples" weights shard r by n_r / B (the global batch's
@@ -183,16 +182,10 @@ class DataParallel:
             DeprecationWarning,
             stacklevel=2,
         )
-        n = len(xb)
-        value, correct = 0.0, 0
-        if n:
-            outputs = model(xb)
-            value = loss(outputs, yb)
-            if math.isfinite(value):
-                backward_of(model, loss.backward(), input_grad=False)
-                if classifies(loss):
-                    correct = correct_count(outputs, yb, loss)
-        return self.reduce(model, loss, value, correct, n, global_size)
+        from .training import forward_backward
+
+        value, correct = forward_backward(model, loss, xb, yb)
+        return self.reduce(model, loss, value, correct, len(xb), global_size)
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of ``values`` over the ranks, in float64 (for evaluation totals)."""

@@ -362,14 +362,7 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
     """
     model, loss, strategy = state.model, state.loss, state.strategy or Local()
     count = len(xb) if global_size is None else global_size
-    value, correct = 0.0, 0
-    if len(xb):
-        outputs = model(xb)
-        value = loss(outputs, yb)
-        if math.isfinite(value):
-            backward_of(model, loss.backward(), input_grad=False)
-            if classifies(loss):
-                correct = correct_count(outputs, yb, loss)
+    value, correct = forward_backward(model, loss, xb, yb)
     value, correct = strategy.reduce(model, loss, value, correct, len(xb), count)
     if not math.isfinite(value):
         where = f"epoch {state.epoch + 1}, step {state.step + 1}"
@@ -382,6 +375,21 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
     state.epoch_correct += correct
     state.last_loss, state.last_count = value, count
     return value
+
+
+def forward_backward(model: Layer, loss: Loss, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+    """Forward, loss and backward (every gradient set, no ``dL/dx``) on a batch; its loss and count
+    of correct predictions. An empty batch (an MPI rank's share of a small one) gives ``0.0, 0``;
+    a loss that is not finite skips the backward, for the caller to stop on."""
+    value, correct = 0.0, 0
+    if len(xb):
+        outputs = model(xb)
+        value = loss(outputs, yb)
+        if math.isfinite(value):
+            backward_of(model, loss.backward(), input_grad=False)
+            if classifies(loss):
+                correct = correct_count(outputs, yb, loss)
+    return value, correct
 
 
 def _end_epoch(state: TrainState, n: int, validation_data: tuple[np.ndarray, np.ndarray] | None) -> None:
