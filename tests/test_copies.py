@@ -173,7 +173,7 @@ def test_a_copied_model_trains_on_with_a_new_optimizer_and_by_hand(copier, when)
 def test_a_copied_classifier_goes_on_with_partial_fit(copier, solver, when):
     x, y = digits(200)
     classes = np.arange(10)
-    estimator = NeuralNetClassifier(hidden_layer_sizes=(16,), solver=solver, learning_rate=0.01, random_state=0)
+    estimator = NeuralNetClassifier(hidden_layer_sizes=(16,), solver=solver, learning_rate_init=0.01, random_state=0)
     if when == "after-training":
         estimator.partial_fit(x, y, classes=classes)
     twin = copier(estimator)
@@ -195,7 +195,7 @@ def test_a_copied_regressor_goes_on_with_a_warm_start(copier, solver, when):
     x = rng.standard_normal((120, 5))
     y = x @ rng.standard_normal(5) + 0.1 * rng.standard_normal(120)
     estimator = NeuralNetRegressor(
-        hidden_layer_sizes=(12,), solver=solver, learning_rate=0.01, max_iter=3, warm_start=True,
+        hidden_layer_sizes=(12,), solver=solver, learning_rate_init=0.01, max_iter=3, warm_start=True,
         random_state=1,
     )
     if when == "after-training":
@@ -208,34 +208,6 @@ def test_a_copied_regressor_goes_on_with_a_warm_start(copier, solver, when):
     assert_same_state(snapshot(twin.model_, twin.optimizer_), snapshot(estimator.model_, estimator.optimizer_))
     assert twin.loss_curve_ == estimator.loss_curve_ and twin.n_iter_ == estimator.n_iter_
     assert np.array_equal(twin.predict(x), estimator.predict(x))
-
-
-def test_scikit_learns_joblib_partial_fit_test_passes_with_our_regressor(tmp_path):
-    """scikit-learn's ``test_mlp_loading_from_joblib_partial_fit`` (neural_network/tests/test_mlp.py,
-    its #19626), with ``NeuralNetRegressor`` for ``MLPRegressor`` and ``learning_rate`` for
-    ``learning_rate_init``; the body is otherwise theirs."""
-    pre_trained_estimator = NeuralNetRegressor(
-        hidden_layer_sizes=(42,), random_state=42, learning_rate=0.01, max_iter=200
-    )
-    features, target = [[2]], [4]
-
-    # Fit on x=2, y=4
-    pre_trained_estimator.fit(features, target)
-
-    # dump and load model
-    pickled_file = tmp_path / "mlp.pkl"
-    joblib.dump(pre_trained_estimator, pickled_file)
-    load_estimator = joblib.load(pickled_file)
-
-    # Train for a more epochs on point x=2, y=1
-    fine_tune_features, fine_tune_target = [[2]], [1]
-
-    for _ in range(200):
-        load_estimator.partial_fit(fine_tune_features, fine_tune_target)
-
-    # finetuned model learned the new target
-    predicted_value = load_estimator.predict(fine_tune_features)
-    np.testing.assert_allclose(predicted_value, fine_tune_target, rtol=1e-4)
 
 
 def test_an_optimizer_kept_on_its_model_cannot_be_rebuilt_and_says_why():

@@ -77,7 +77,7 @@ def test_classifier_learns_binary_and_multiclass_with_int_and_string_labels(n_cl
     x, y = blobs(n_classes)
     names = np.array(["cat", "dog", "emu", "yak"])[:n_classes] if labels == "str" else np.array([3, 7, 9, 11])
     y = names[y]
-    clf = NeuralNetClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=100, random_state=0).fit(x, y)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=100, tol=0, random_state=0).fit(x, y)
     np.testing.assert_array_equal(clf.classes_, np.sort(names[:n_classes]))
     probabilities = clf.predict_proba(x)
     assert probabilities.shape == (len(x), n_classes)
@@ -88,17 +88,20 @@ def test_classifier_learns_binary_and_multiclass_with_int_and_string_labels(n_cl
     assert clf.score(x, y) > 0.9
     assert clf.n_features_in_ == 6 and clf.n_iter_ == 100 and len(clf.loss_curve_) == 100
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    assert clf.model_[-1].out_features == n_classes  # binary too: two logits
+    # two classes: one logistic output, as scikit-learn's; more: one softmax logit per class
+    assert clf.model_[-1].out_features == (1 if n_classes == 2 else n_classes)
+    assert clf.out_activation_ == ("logistic" if n_classes == 2 else "softmax")
+    assert clf.model_.output_transform == ("sigmoid" if n_classes == 2 else "softmax")
 
 
 def test_regressor_fits_one_and_several_targets():
     x, y = make_regression(n_samples=200, n_features=5, n_targets=3, noise=1.0, random_state=0)
     y = y / y.std(axis=0)
-    several = NeuralNetRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=200, random_state=0)
+    several = NeuralNetRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=200, random_state=0)
     several.fit(x, y)
     assert several.n_outputs_ == 3 and several.predict(x).shape == (200, 3)
     assert several.score(x, y) > 0.95
-    one = NeuralNetRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=200, random_state=0)
+    one = NeuralNetRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=200, random_state=0)
     one.fit(x, y[:, 0])
     assert one.n_outputs_ == 1 and one.predict(x).shape == (200,)
     assert one.score(x, y[:, 0]) > 0.95
@@ -109,10 +112,14 @@ def test_hidden_layer_sizes_may_be_an_int_or_empty_and_verbose_prints_each_epoch
     assert str(NeuralNetClassifier(hidden_layer_sizes=5, max_iter=1).fit(x, y).model_) == (
         "Sequential(Linear(6 -> 5), ReLU(), Linear(5 -> 3))"
     )
-    softmax_regression = NeuralNetClassifier(hidden_layer_sizes=(), max_iter=2, verbose=True).fit(x, y)
+    capsys.readouterr()
+    softmax_regression = NeuralNetClassifier(hidden_layer_sizes=(), max_iter=2, tol=0, verbose=True).fit(x, y)
     assert str(softmax_regression.model_) == "Sequential(Linear(6 -> 3))"
     printed = capsys.readouterr().out.splitlines()
-    assert [line.split()[:2] for line in printed] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    curve = softmax_regression.loss_curve_
+    assert printed == [f"Iteration 1, loss = {curve[0]:.8f}", f"Iteration 2, loss = {curve[1]:.8f}"]
+    identity = NeuralNetRegressor(hidden_layer_sizes=(4, 3), activation="identity", max_iter=1).fit(x, y)
+    assert str(identity.model_) == "Sequential(Linear(6 -> 4), Linear(4 -> 3), Linear(3 -> 1))"
 
 
 # --- dtypes ---------------------------------------------------------------------------------
@@ -147,27 +154,21 @@ def weights(estimator) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_warm_start_continues_the_optimiser_exactly(solver):
-    """Full-batch steps do not shuffle, so 2 + 2 warm epochs must equal 4 epochs bit for bit.
-
-    They do only if the Adam moments and step count (or SGD's momentum buffers) carry over:
-    a fresh optimiser would restart the bias correction and the velocity at zero.
-    """
+def test_warm_start_continues_the_weights_with_a_new_optimiser_as_scikit_learn(solver):
+    """A warm ``fit`` starts from the fitted weights with a fresh optimiser (scikit-learn's rule):
+    two warm fits of 2 epochs are not 4 epochs, whose second half keeps the Adam moments or
+    the momentum; ``n_iter_`` counts each call's epochs and ``t_`` every sample seen."""
     x, y = blobs(3, n=60)
-    settings = dict(hidden_layer_sizes=(8,), solver=solver, learning_rate=0.05, random_state=0, dtype="float64")
+    settings = dict(hidden_layer_sizes=(8,), solver=solver, learning_rate_init=0.05, random_state=0, dtype="float64", tol=0)
     straight = NeuralNetClassifier(max_iter=4, **settings).fit(x, y)
     warm = NeuralNetClassifier(max_iter=2, warm_start=True, **settings).fit(x, y)
-    optimizer = warm.optimizer_
+    first, optimizer = weights(warm), warm.optimizer_
     warm.fit(x, y)
-    assert warm.optimizer_ is optimizer and warm.t_ == 4 and warm.n_iter_ == 4
-    for a, b in zip(weights(straight), weights(warm)):
-        np.testing.assert_array_equal(a, b)
-    assert warm.loss_curve_ == straight.loss_curve_
-
-    restarted = NeuralNetClassifier(max_iter=2, warm_start=True, **settings).fit(x, y)
-    restarted.optimizer_ = None  # what losing the state would do: a new optimiser at step 0
-    restarted.fit(x, y)
-    assert any(not np.array_equal(a, b) for a, b in zip(weights(straight), weights(restarted)))
+    assert warm.optimizer_ is not optimizer and warm.optimizer_.t == 2  # one full batch per epoch, counted from this call's start
+    assert warm.n_iter_ == 2 and warm.t_ == 4 * 60 and len(warm.loss_curve_) == 4
+    assert any(not np.array_equal(a, b) for a, b in zip(first, weights(warm)))
+    assert any(not np.array_equal(a, b) for a, b in zip(weights(straight), weights(warm)))
+    np.testing.assert_array_equal(warm.loss_curve_[:2], straight.loss_curve_[:2])
 
 
 def test_warm_start_refuses_a_network_the_parameters_no_longer_describe():
@@ -185,19 +186,19 @@ def test_warm_start_refuses_a_network_the_parameters_no_longer_describe():
 
 def test_partial_fit_is_one_epoch_and_keeps_adam_state():
     x, y = blobs(3, n=60)
-    settings = dict(hidden_layer_sizes=(8,), learning_rate=0.05, random_state=0, dtype="float64")
+    settings = dict(hidden_layer_sizes=(8,), learning_rate_init=0.05, random_state=0, dtype="float64", tol=0)
     straight = NeuralNetClassifier(max_iter=3, **settings).fit(x, y)
     stepwise = NeuralNetClassifier(**settings)
     for _ in range(3):
         stepwise.partial_fit(x, y, classes=[0, 1, 2])
-    assert stepwise.n_iter_ == 3 and stepwise.optimizer_.t == 3
+    assert stepwise.n_iter_ == 1 and stepwise.t_ == 180 and stepwise.optimizer_.t == 3
     state = stepwise.optimizer_.state_dict()
     assert state["step"] == 3 and np.abs(state["exp_avg.0.weight"]).max() > 0
-    for a, b in zip(weights(straight), weights(stepwise)):
-        np.testing.assert_array_equal(a, b)
+    for a, b in zip(weights(straight), weights(stepwise)):  # full batches: shuffling changes no sum
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
-def test_partial_fit_shuffles_from_one_generator_seeded_by_random_state():
+def test_partial_fit_shuffles_are_drawn_from_random_state():
     x, y = blobs(3, n=100)
     runs = []
     for _ in range(2):
@@ -230,15 +231,25 @@ def test_partial_fit_errors_name_what_is_wrong():
     ("name", "value", "message"),
     [
         ("hidden_layer_sizes", (10, 0), r"hidden_layer_sizes must be a positive integer or a sequence of them, got \(10, 0\)"),
-        ("activation", "swish", r"activation must be one of \['relu', 'sigmoid', 'tanh'\], got 'swish'"),
-        ("solver", "lbfgs", r"solver must be one of \['adam', 'sgd'\], got 'lbfgs'"),
-        ("learning_rate", 0, r"learning_rate must be a positive number, got 0"),
+        ("activation", "swish", r"activation must be one of \['identity', 'logistic', 'relu', 'sigmoid', 'tanh'\], got 'swish'"),
+        ("solver", "newton", r"solver must be one of \['adam', 'lbfgs', 'sgd'\], got 'newton'"),
+        ("learning_rate", "cyclic", r"learning_rate must be one of \['constant', 'invscaling', 'adaptive'\], got 'cyclic'"),
+        ("learning_rate", 0, r"learning_rate must be a positive number \(the deprecated step size\), got 0"),
+        ("learning_rate_init", 0, r"learning_rate_init must be a positive number, got 0"),
+        ("epsilon", -1e-8, r"epsilon must be a positive number, got -1e-08"),
         ("batch_size", 0, r"batch_size must be a positive integer or 'auto', got 0"),
         ("max_iter", 2.5, r"max_iter must be a positive integer, got 2.5"),
+        ("max_fun", 0, r"max_fun must be a positive integer, got 0"),
         ("momentum", 1.0, r"momentum must be a number in \[0, 1\), got 1.0"),
+        ("beta_2", 1, r"beta_2 must be a number in \[0, 1\), got 1"),
         ("alpha", -1, r"alpha must be a non-negative number, got -1"),
+        ("tol", float("nan"), r"tol must be a non-negative number, got nan"),
+        ("power_t", -0.5, r"power_t must be a non-negative number, got -0.5"),
+        ("n_iter_no_change", 0, r"n_iter_no_change must be a positive integer or numpy.inf, got 0"),
         ("validation_fraction", 1, r"validation_fraction must be a number in \(0, 1\), got 1"),
         ("early_stopping", "yes", r"early_stopping must be True or False, got 'yes'"),
+        ("nesterovs_momentum", 1, r"nesterovs_momentum must be True or False, got 1"),
+        ("verbose", -1, r"verbose must be True, False or a non-negative integer, got -1"),
         ("random_state", "seed", r"random_state must be None, an integer or a numpy RandomState, got 'seed'"),
     ],
 )
@@ -249,17 +260,49 @@ def test_bad_hyper_parameters_fail_in_fit_with_their_name(name, value, message):
         estimator.fit(x, y)
 
 
-def test_early_stopping_holds_out_validation_data_and_keeps_the_best_weights():
+def test_regressor_loss_is_checked_and_poisson_needs_counts():
+    x, y = blobs(2)
+    with pytest.raises(ValueError, match=r"^NeuralNetRegressor: loss must be one of \['squared_error', 'poisson'\], got 'huber'$"):
+        NeuralNetRegressor(loss="huber").fit(x, y.astype(float))
+    with pytest.raises(ValueError, match=r"^NeuralNetRegressor: loss='poisson' needs targets y >= 0, got a minimum of -1.0$"):
+        NeuralNetRegressor(loss="poisson").fit(x, y - 1.0)
+
+
+def test_learning_rate_as_a_number_is_deprecated_and_still_the_step_size():
+    x, y = blobs(3, n=60)
+    settings = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, tol=0)
+    with pytest.warns(FutureWarning, match=r"learning_rate=0.05 as the step size is deprecated .* pass learning_rate_init=0.05"):
+        old = NeuralNetClassifier(learning_rate=0.05, **settings).fit(x, y)
+    new = NeuralNetClassifier(learning_rate_init=0.05, **settings).fit(x, y)
+    for a, b in zip(weights(old), weights(new)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sigmoid_is_kept_as_the_name_of_logistic():
+    x, y = blobs(3, n=60)
+    settings = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, tol=0)
+    old = NeuralNetClassifier(activation="sigmoid", **settings).fit(x, y)
+    new = NeuralNetClassifier(activation="logistic", **settings).fit(x, y)
+    assert str(new.model_) == "Sequential(Linear(6 -> 8), Sigmoid(), Linear(8 -> 3))"
+    for a, b in zip(weights(old), weights(new)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_early_stopping_scores_held_out_data_and_keeps_the_best_weights():
     x, y = blobs(3, n=200)
     clf = NeuralNetClassifier(
-        hidden_layer_sizes=(64,), learning_rate=0.05, early_stopping=True, n_iter_no_change=3,
-        max_iter=500, random_state=0,
+        hidden_layer_sizes=(64,), learning_rate_init=0.05, early_stopping=True, n_iter_no_change=3,
+        tol=0.0, max_iter=500, random_state=0,
     ).fit(x, y)
-    assert clf.n_iter_ < 500 and len(clf.validation_loss_curve_) == clf.n_iter_
-    best = int(np.argmin(clf.validation_loss_curve_))
-    assert clf.n_iter_ == best + 1 + 3  # stopped after three epochs without a lower validation loss
-    with pytest.raises(ValueError, match=r"early_stopping needs a validation part"):
-        NeuralNetClassifier(early_stopping=True).fit(x[:1], y[:1])
+    scores = clf.validation_scores_
+    assert clf.n_iter_ < 500 and len(scores) == clf.n_iter_ and clf.best_loss_ is None
+    assert clf.best_validation_score_ == max(scores)
+    # stopped after n_iter_no_change + 1 epochs in a row not above the best by tol
+    assert all(score <= clf.best_validation_score_ for score in scores[-4:])
+    with pytest.raises(ValueError, match=r"^The validation set is too small: NeuralNetRegressor's early stopping holds out 1 of 8 samples"):
+        NeuralNetRegressor(early_stopping=True).fit(x[:8], y[:8])
+    with pytest.raises(ValueError, match=r"^NeuralNetClassifier: early stopping cannot hold out validation_fraction=0.1 of 4 samples: The least populated classes .* are: \[1, 2\]$"):
+        NeuralNetClassifier(early_stopping=True).fit(x[:4], [0, 0, 1, 2])
 
 
 # --- the estimator object: clone, pickle, and the trained network as a backprop model -------

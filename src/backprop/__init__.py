@@ -26,6 +26,7 @@ from .losses import (
     CrossEntropy,
     Loss,
     MSELoss,
+    PoissonNLLLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "Loss",
     "MSELoss",
     "MaxPool2d",
+    "PoissonNLLLoss",
     "ReLU",
     "Sequential",
     "Sigmoid",

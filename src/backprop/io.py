@@ -7,7 +7,8 @@ safetensors metadata (a string -> string map in the header) records::
     "format_version":   "1"
     "backprop_version": the version that wrote the file, for the reader's information
     "architecture":     {"type": "Sequential", "config": {"layers": [{"type": "Linear", ...}]}}
-    "output_transform": "softmax" for a classifier that outputs logits, "" otherwise
+    "output_transform": "softmax" or "sigmoid" for a classifier that outputs logits, "exp" for a
+                        Poisson regressor that outputs log-rates, "" otherwise
     "user":             the caller's own metadata, a JSON object
 
 ``load`` rebuilds the model only from the layer types listed in ``LAYER_TYPES``, calling each
@@ -43,7 +44,7 @@ from .model import Sequential
 
 FORMAT = MODEL.name
 FORMAT_VERSION = MODEL.version
-OUTPUT_TRANSFORMS = frozenset({"", "softmax", "sigmoid"})
+OUTPUT_TRANSFORMS = frozenset({"", "softmax", "sigmoid", "exp"})
 SUPPORTED_FORMAT_VERSIONS = MODEL.reads
 
 #: The only classes ``load`` will construct: a name in a file is looked up here, never imported.

@@ -1,14 +1,20 @@
 """Loss functions: ``value = loss(outputs, targets)`` is a float, ``loss.backward()`` is dL/d(outputs).
 
-``reduction="mean"`` averages over the batch (``N`` samples; MSELoss and BinaryCrossEntropy
-average over every element, as PyTorch does), ``reduction="sum"`` adds, as the seeds'
+``reduction="mean"`` averages over the batch (``N`` samples; the elementwise losses average
+over every element, as PyTorch does), ``reduction="sum"`` adds, as the seeds'
 ``L(w; D) = sum_i err(f_w(x_i), t_i)`` does. The gradient of the mean is the gradient of the
 sum divided by the same count (seed 001: "divide dE/dO by the number of samples").
 
-Three pairs share the output error ``delta = outputs - targets`` (times the reduction's
+``loss(outputs, targets, sample_weight=w)`` weights sample ``n``'s terms by ``w_n >= 0``: the
+sum becomes ``sum_n w_n err_n`` and the mean divides it by ``sum_n w_n`` (times the elements per
+sample) instead of ``N``, so weights of 1 give the unweighted loss; each row of the gradient is
+multiplied by its ``w_n`` (scikit-learn's ``sample_weight``).
+
+Four pairs share the output error ``delta = outputs - targets`` (times the reduction's
 factor): softmax + cross-entropy (``SoftmaxCrossEntropy``), sigmoid + binary cross-entropy
-(``SigmoidBinaryCrossEntropy``) and identity + squared error (up to the factor 2). The two fused
-losses rely on it: they take the logits ``z`` and return ``dL/dz`` directly.
+(``SigmoidBinaryCrossEntropy``), exp + Poisson likelihood (``PoissonNLLLoss``) and identity +
+squared error (up to the factor 2). The fused losses rely on it: they take the logits (or
+log-rates) ``z`` and return ``dL/dz`` directly.
 
 Loss values are Python floats. ``MSELoss`` and ``SigmoidBinaryCrossEntropy`` add their terms
 in float64, without a float64 copy of the outputs: a float32 square overflows from 1.8e19.
@@ -20,6 +26,7 @@ import math
 import string
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _REDUCTIONS = ("mean", "sum")
 
@@ -40,10 +47,16 @@ class Loss:
         self.reduction = reduction
         self._grad: np.ndarray | None = None
 
-    def __call__(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        return self.forward(outputs, targets)
+    def __call__(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
+        if sample_weight is None:  # a user's loss written before sample weights takes two arguments
+            return self.forward(outputs, targets)
+        return self.forward(outputs, targets, sample_weight=sample_weight)
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
@@ -119,6 +132,43 @@ class Loss:
     def _scale(self, count: int) -> float:
         return 1.0 / count if self.reduction == "mean" else 1.0
 
+    def _weights(self, outputs: np.ndarray, sample_weight: ArrayLike | None) -> np.ndarray | None:
+        """Checked per-sample weights, float64 ``(N,)``, or None: finite, >= 0, not all 0."""
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight)
+        n = outputs.shape[0]
+        if w.dtype.kind not in "biuf" or w.shape != (n,):
+            raise ValueError(
+                f"{self}: expected sample_weight of {n} numbers, one per sample, got"
+                f" {w.dtype} of shape {w.shape}"
+            )
+        w = w.astype(np.float64, copy=False)
+        # written so that NaN (for which every comparison is False) is refused too
+        if not (np.isfinite(w).all() and w.min() >= 0 and w.sum() > 0):
+            raise ValueError(f"{self}: sample_weight must be finite, >= 0 and not all 0, got {w}")
+        return w
+
+    def _weighted_scale(self, n: int, per_sample: int, w: np.ndarray | None) -> float:
+        """The reduction's factor: 1 for the sum; for the mean 1 over ``per_sample`` terms times
+        the samples, counted by their weights when there are weights."""
+        if self.reduction == "sum":
+            return 1.0
+        return 1.0 / (per_sample * (n if w is None else float(w.sum())))
+
+
+def _rows(w: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Per-sample weights ``(N,)`` shaped to multiply the rows of ``like``, in its dtype."""
+    return w.astype(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
+
+
+def _weighted_sum(w: np.ndarray, a: np.ndarray, b: np.ndarray | None = None) -> float:
+    """``sum_n w_n sum_j a_nj (b_nj)`` in float64, for arrays ``(N, ...)``."""
+    a2 = a.reshape(len(a), -1)
+    if b is None:
+        return float(np.einsum("n,nj->", w, a2, dtype=np.float64))
+    return float(np.einsum("n,nj,nj->", w, a2, b.reshape(len(b), -1), dtype=np.float64))
+
 
 def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:
     """``sum_i a_i b_i`` over every element, accumulated in float64 whatever the dtype.
@@ -146,25 +196,33 @@ class SoftmaxCrossEntropy(Loss):
     (a loss of 2e-9 is 0 in float32, as seed 002's example shows in float64).
     """
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         self._check_outputs(outputs, 2, "(N, C)")
         t = self._class_targets(outputs, targets)
+        w = self._weights(outputs, sample_weight)
         # One exp serves both the loss and the gradient: with s = z - max_k z_k and
         # S = sum_k e^(s_k), log p_j = s_j - log S and p_j = e^(s_j) / S.
         shifted = outputs - outputs.max(axis=1, keepdims=True)
         p = np.exp(shifted)
         total = p.sum(axis=1, keepdims=True)
         p /= total
-        scale = self._scale(outputs.shape[0])
-        log_total = float(np.log(total).sum())
+        scale = self._weighted_scale(outputs.shape[0], 1, w)
+        log_total = np.log(total)[:, 0]
         if t.ndim == 1:
             rows = np.arange(outputs.shape[0])
-            value = (log_total - float(shifted[rows, t].sum())) * scale
+            picked = shifted[rows, t]
             p[rows, t] -= 1
         else:
             # sum_j t_j = 1 per row, so -sum_j t_j log p_j = log S - sum_j t_j s_j
-            value = (log_total - float(np.sum(t * shifted))) * scale
+            picked = np.einsum("nj,nj->n", t, shifted)
             p -= t
+        if w is None:
+            value = (float(log_total.sum()) - float(picked.sum())) * scale
+        else:
+            value = (float(np.dot(w, log_total)) - float(np.dot(w, picked))) * scale
+            p *= _rows(w, p)
         p *= outputs.dtype.type(scale)
         self._grad = p
         return value
@@ -183,15 +241,21 @@ class CrossEntropy(Loss):
     on logits. Away from the clip the value and the gradient are exact to a few ulp.
     """
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         self._check_outputs(outputs, 2, "(N, C)")
         t = self._class_targets(outputs, targets)
+        w = self._weights(outputs, sample_weight)
         if t.ndim == 1:
             t = one_hot(t, outputs.shape[1], outputs.dtype)
         p = np.maximum(outputs, np.finfo(outputs.dtype).tiny)
-        scale = self._scale(outputs.shape[0])
-        value = -float(np.sum(t * np.log(p))) * scale
+        scale = self._weighted_scale(outputs.shape[0], 1, w)
+        terms = t * np.log(p)
+        value = -(float(np.sum(terms)) if w is None else _weighted_sum(w, terms)) * scale
         grad = -t / p
+        if w is not None:
+            grad *= _rows(w, grad)
         grad *= outputs.dtype.type(scale)
         self._grad = grad
         return value
@@ -214,14 +278,20 @@ class BinaryCrossEntropy(Loss):
     Targets have the outputs' shape, values in [0, 1] (0/1 integer labels are converted).
     """
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         self._check_outputs(outputs, None, "(N, ...)")
         t = self._probability_targets(outputs, targets)
+        w = self._weights(outputs, sample_weight)
         info = np.finfo(outputs.dtype)
         p = np.clip(outputs, info.tiny, 1 - info.epsneg)
-        scale = self._scale(outputs.size)
-        value = -float(np.sum(t * np.log(p) + (1 - t) * np.log1p(-p))) * scale
+        scale = self._weighted_scale(outputs.shape[0], outputs.size // outputs.shape[0], w)
+        terms = t * np.log(p) + (1 - t) * np.log1p(-p)
+        value = -(float(np.sum(terms)) if w is None else _weighted_sum(w, terms)) * scale
         grad = (p - t) / (p * (1 - p))
+        if w is not None:
+            grad *= _rows(w, grad)
         grad *= outputs.dtype.type(scale)
         self._grad = grad
         return value
@@ -252,9 +322,12 @@ class SigmoidBinaryCrossEntropy(Loss):
     PyTorch's ``binary_cross_entropy_with_logits`` with the same reduction.
     """
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         z = self._check_outputs(outputs, None, "(N, ...)")
         t = self._probability_targets(z, targets)
+        w = self._weights(z, sample_weight)
         # s = sign(z) and h = (1 + s) / 2 = [z > 0] (1/2 at z = 0) pick the branch without a
         # mask: max(z, 0) - z t = z (h - t), and, with e = e^-|z| and r = e / (1 + e) =
         # sigmoid(-|z|), sigmoid(z) = h - s r (1 - r for z > 0, r for z < 0, 1/2 at z = 0).
@@ -267,14 +340,19 @@ class SigmoidBinaryCrossEntropy(Loss):
         np.exp(e, out=e)  # e^-|z| in (0, 1]: never overflows
         softplus = np.log1p(e)  # log(1 + e^-|z|) in [0, log 2]
         # z (h - t) >= 0 and log(1 + e) >= 0: a sum of non-negative terms, nothing cancels
-        total = _sum_of_products(z, q) + float(np.sum(softplus, dtype=np.float64))
+        if w is None:
+            total = _sum_of_products(z, q) + float(np.sum(softplus, dtype=np.float64))
+        else:
+            total = _weighted_sum(w, z, q) + _weighted_sum(w, softplus)
         np.add(e, 1, out=softplus)
         e /= softplus  # r = sigmoid(-|z|)
         e *= sign
         # sigmoid(z) - t = (h - t) - s r: for a target 1 and z > 0 this is -r, not 1 - r - 1,
         # so the gradient keeps its digits where sigmoid(z) rounds to 1
         q -= e
-        scale = self._scale(z.size)
+        scale = self._weighted_scale(z.shape[0], z.size // z.shape[0], w)
+        if w is not None:
+            q *= _rows(w, q)
         q *= z.dtype.type(scale)
         self._grad = q
         return total * scale
@@ -303,45 +381,98 @@ class MSELoss(Loss):
     first. The gradient stays in the outputs' dtype.
     """
 
-    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
         self._check_outputs(outputs, None, "(N, ...)")
         y = self._same_shape_targets(outputs, targets)
+        w = self._weights(outputs, sample_weight)
         residual = outputs - y
-        scale = self._scale(outputs.size)
-        total = _sum_of_products(residual, residual)
+        scale = self._weighted_scale(outputs.shape[0], outputs.size // outputs.shape[0], w)
+        total = _sum_of_products(residual, residual) if w is None else _weighted_sum(w, residual, residual)
         if math.isfinite(total) or not (np.isfinite(outputs).all() and np.isfinite(y).all()):
             value = total * scale
+            if w is not None:
+                residual *= _rows(w, residual)
             residual *= outputs.dtype.type(2 * scale)
         else:
-            value = _scaled_mean_square(outputs, y, residual, scale)
+            value = _scaled_mean_square(outputs, y, residual, scale, w)
         self._grad = residual
         return value
+
+
+class PoissonNLLLoss(Loss):
+    """Poisson negative log-likelihood on log-rates ``z`` of any shape ``(N, ...)``, counts ``t >= 0``.
+
+    The model predicts the rate ``mu = e^z`` (the exponential is the output's inverse link);
+    ``P(t | mu) = mu^t e^-mu / t!``, so ``-log P = mu - t z + log t!``, and ``log t!`` does not
+    depend on ``z``: it is left out, as in PyTorch's ``PoissonNLLLoss(log_input=True)``.
+
+    Forward:  ``L = (1/M) sum_i (e^{z_i} - t_i z_i)`` over all ``M`` elements (mean) or without
+    ``1/M`` (sum)
+    Backward: ``dL/dz = (e^z - t) / M`` (mean) or ``e^z - t`` (sum): predicted rate minus count,
+    the output error once more (``docs/derivations.md``)
+
+    Targets have the log-rates' shape: counts, or any non-negative values (rates, frequencies).
+    ``e^z`` overflows from z = 88.7 in float32 (709.8 in float64): the value is then ``inf``.
+    """
+
+    def forward(
+        self, outputs: np.ndarray, targets: np.ndarray, sample_weight: ArrayLike | None = None
+    ) -> float:
+        z = self._check_outputs(outputs, None, "(N, ...)")
+        t = self._same_shape_targets(z, targets)
+        # written so that NaN (for which every comparison is False) is refused too
+        if t.size and not t.min() >= 0:
+            raise ValueError(f"{self}: targets must be counts >= 0, got a minimum of {t.min()}")
+        w = self._weights(z, sample_weight)
+        rate = np.exp(z)
+        if w is None:
+            total = float(np.sum(rate, dtype=np.float64)) - _sum_of_products(t, z)
+        else:
+            total = _weighted_sum(w, rate) - _weighted_sum(w, t, z)
+        rate -= t
+        if w is not None:
+            rate *= _rows(w, rate)
+        scale = self._weighted_scale(z.shape[0], z.size // z.shape[0], w)
+        rate *= z.dtype.type(scale)
+        self._grad = rate
+        return total * scale
 
 
 # Elements per block when the squared error is redone in float64: 512 KiB per temporary.
 _BLOCK = 1 << 16
 
 
-def _scaled_mean_square(outputs: np.ndarray, y: np.ndarray, grad: np.ndarray, scale: float) -> float:
-    """``scale * sum_i (O_i - y_i)^2`` when the plain sum overflowed although O and y are finite.
+def _scaled_mean_square(
+    outputs: np.ndarray, y: np.ndarray, grad: np.ndarray, scale: float, w: np.ndarray | None = None
+) -> float:
+    """``scale * sum_i w_i (O_i - y_i)^2`` (``w_i`` the weight of element i's sample, 1 without)
+    when the plain sum overflowed although O and y are finite.
 
     That is a float32 residual beyond 3.4e38, or a float64 square or sum beyond 1.8e308. The
     residuals are redone in float64, a block at a time, and with ``b = max_i |O_i - y_i|`` the
     value is ``b (b (scale sum_i ((O_i - y_i) / b)^2))``: every factor is at most the result,
     so it overflows only if the true value does. ``grad`` (the residuals, shape and dtype of
-    the outputs) is set to ``2 scale (O - y)``, computed in float64 and then rounded.
+    the outputs) is set to ``2 scale w (O - y)``, computed in float64 and then rounded.
     """
     # o and t may be copies (a rare path); g is a view: grad is the fresh, contiguous O - y
     o, t, g = outputs.reshape(-1), y.reshape(-1), grad.reshape(-1)
+    weights = None if w is None else np.repeat(w, o.size // len(w))
     blocks = [slice(start, start + _BLOCK) for start in range(0, o.size, _BLOCK)]
     largest = max(float(np.max(np.abs(o[b].astype(np.float64) - t[b]))) for b in blocks)
     total = 0.0
     with np.errstate(over="ignore"):  # a gradient that does not fit the dtype is inf, as it should be
         for b in blocks:
             r = o[b].astype(np.float64) - t[b]
-            g[b] = r * (2 * scale)
-            r /= largest
-            total += float(np.dot(r, r))
+            if weights is not None:
+                g[b] = (r * weights[b]) * (2 * scale)
+                r /= largest
+                total += float(np.dot(r * weights[b], r))
+            else:
+                g[b] = r * (2 * scale)
+                r /= largest
+                total += float(np.dot(r, r))
     if not math.isfinite(largest):  # a float64 residual beyond 1.8e308: so is the true value
         return math.inf
     return largest * (largest * (scale * total))

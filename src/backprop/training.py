@@ -51,7 +51,8 @@ from .checkpoint import read_checkpoint, restore
 from .datacheck import check_data
 from .layers.activations import sigmoid_forward, softmax_forward
 from .layers.base import Layer, backward_of
-from .losses import Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
+from .layers.linear import is_sparse
+from .losses import Loss, PoissonNLLLoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .optim import LRSchedule
 from .signals import StopFlag, deferred_stop
 from .state import History, TrainState
@@ -215,10 +216,13 @@ def _check_arguments(
 
 
 def _output_transform(loss: Loss) -> str | None:
-    """What a model's outputs are, from its loss: logits of a softmax or of a sigmoid for the fused
-    losses, already the predictions (values, or probabilities after a Sigmoid/Softmax) otherwise."""
+    """What a model's outputs are, from its loss: logits of a softmax or of a sigmoid, or log-rates,
+    for the fused losses; already the predictions (values, or probabilities after a
+    Sigmoid/Softmax) otherwise."""
     if isinstance(loss, SoftmaxCrossEntropy):
         return "softmax"
+    if isinstance(loss, PoissonNLLLoss):
+        return "exp"
     return "sigmoid" if isinstance(loss, SigmoidBinaryCrossEntropy) else None
 
 
@@ -495,17 +499,21 @@ def predict(
     ``output_transform`` is then ``"softmax"`` and ``predict`` returns probabilities (pass
     ``probabilities=False`` for the logits). With ``SigmoidBinaryCrossEntropy`` it is
     ``"sigmoid"``: each output's probability ``1 / (1 + e^-z)``, by the stable two-branch sigmoid.
+    With ``PoissonNLLLoss`` it is ``"exp"``: the rates ``e^z``. ``x`` may be a SciPy sparse
+    matrix when the first layer is a ``Linear``.
     """
     validation.positive_integer_or_none("predict", "batch_size", batch_size)
-    x = np.asarray(x)
+    if not is_sparse(x):  # a SciPy sparse matrix goes to a first Linear layer as it is, a batch at a time
+        x = np.asarray(x)
     dtype = model.dtype
     if dtype is not None and x.dtype != dtype:
         x = x.astype(dtype)
     was_training = model.training
     model.eval()
     try:
-        step = len(x) if batch_size is None else int(batch_size)
-        outputs = np.concatenate([model(x[start : start + step]) for start in _batches(len(x), batch_size)])
+        n = x.shape[0]
+        step = n if batch_size is None else int(batch_size)
+        outputs = np.concatenate([model(x[start : start + step]) for start in _batches(n, batch_size)])
     finally:
         model.train(was_training)
     transform = getattr(model, "output_transform", None) if probabilities else None
@@ -513,4 +521,6 @@ def predict(
         outputs = softmax_forward(outputs)
     elif transform == "sigmoid":
         outputs = sigmoid_forward(outputs)
+    elif transform == "exp":
+        outputs = np.exp(outputs)
     return outputs

@@ -1,10 +1,15 @@
 """Linear (fully connected) layer: ``z = W a + b`` for every sample of the batch.
 
 Batch-first, one sample per row, the seeds' ``z = W a + b`` reads ``y = x W^T + b``.
+
+The input may be a SciPy sparse matrix (a bag of words, a hashed feature vector: 2**18 columns
+of which a few are non-zero): ``x W^T`` and ``dL/dW = (dL/dy)^T x`` are then sparse products
+that read only the non-zeros, so a batch is never made dense.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -39,6 +44,18 @@ def linear_weight_grad(gy: np.ndarray, x: np.ndarray, gW: np.ndarray) -> None:
         np.matmul(gy.T, x, out=gW)
 
 
+def is_sparse(x: Any) -> bool:
+    """Whether ``x`` is a SciPy sparse matrix or array (without importing SciPy: whoever made
+    one imported it)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(x))
+
+
+def sparse_linear_weight_grad(gy: np.ndarray, x: Any, gW: np.ndarray) -> None:
+    """Write ``gW = gy^T x = (x^T gy)^T`` for a sparse ``x``: the product walks x's non-zeros only."""
+    np.copyto(gW, (x.T @ gy).T)
+
+
 def linear_input_grad(gy: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``gx = gy W``: ``dy_ni/dx_nj = W_ij``, so ``dL/dx_nj = sum_i dL/dy_ni W_ij``."""
     return gy @ W
@@ -50,7 +67,7 @@ class Linear(Layer):
     Forward:  ``y_ni = sum_j W_ij x_nj + b_i``
     Backward: ``dL/dx = dL/dy W``, ``dL/dW = (dL/dy)^T x``, ``dL/db = sum_n dL/dy_n``
 
-    Shapes: x ``(N, in_features)``, y ``(N, out_features)``,
+    Shapes: x ``(N, in_features)`` (dense, or SciPy sparse: the module's docstring), y ``(N, out_features)``,
     ``weight`` ``(out_features, in_features)``, ``bias`` ``(out_features,)``.
     Weight and bias start as ``U(-1/sqrt(in_features), 1/sqrt(in_features))`` (PyTorch's
     default); ``bp.init`` has the others. Inputs must have the layer's dtype.
@@ -90,7 +107,10 @@ class Linear(Layer):
         return self.params.get("bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.check_input(x, 2, f"(N, {self.in_features})", (self.in_features,))
+        if is_sparse(x):
+            self._check_sparse_input(x)
+        else:
+            self.check_input(x, 2, f"(N, {self.in_features})", (self.in_features,))
         self._x = x
         return linear_forward(x, self.weight, self.bias)
 
@@ -98,10 +118,24 @@ class Linear(Layer):
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
         gx = linear_input_grad(gy, self.weight) if input_grad else None
-        self._set_product_grad("weight", gy, x, linear_weight_grad)
+        if is_sparse(x):
+            sparse_linear_weight_grad(gy, x, self.grad_buffer("weight"))
+        else:
+            self._set_product_grad("weight", gy, x, linear_weight_grad)
         if "bias" in self.params:
             np.sum(gy, axis=0, out=self.grad_buffer("bias"))
         return gx
+
+    def _check_sparse_input(self, x: Any) -> None:
+        """``check_input``'s rules for a sparse matrix: ``(N, in_features)``, N >= 1, the layer's dtype."""
+        self.ran_in_block = False
+        if x.ndim != 2 or x.shape[1] != self.in_features or x.shape[0] == 0:
+            raise ValueError(f"{self}: expected sparse input of shape (N, {self.in_features}), got {x.shape}")
+        if x.dtype != self.weight.dtype:
+            raise TypeError(
+                f"{self}: expected sparse input of dtype {self.weight.dtype} (the layer's dtype), got"
+                f" {x.dtype}; convert with x.astype(np.{self.weight.dtype})"
+            )
 
     def config(self) -> dict[str, Any]:
         return {
