@@ -198,3 +198,125 @@ def test_one_hot_rows():
     t = one_hot(np.array([2, 0]), 3, np.float32)
     assert t.dtype == np.float32
     np.testing.assert_array_equal(t, [[0, 0, 1], [1, 0, 0]])
+
+
+# --- sample weights and the Poisson likelihood -----------------------------------------------
+
+POISSON = (bp.PoissonNLLLoss, lambda r: r.standard_normal((5, 2)), lambda r: r.poisson(2.0, (5, 2)).astype(float))
+WEIGHTED_CASES = [*CASES, POISSON]
+
+
+def terms_per_sample(loss_class, outputs):
+    """How many terms a sample adds to the mean: 1 for the class losses, its outputs for the elementwise."""
+    return 1 if loss_class in (bp.SoftmaxCrossEntropy, bp.CrossEntropy) else outputs[0].size
+
+
+def central_differences(function, z, h=1e-6):
+    grad = np.zeros_like(z)
+    for index in np.ndindex(z.shape):
+        step = np.zeros_like(z)
+        step[index] = h
+        grad[index] = (function(z + step) - function(z - step)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize(("loss_class", "make_outputs", "make_targets"), WEIGHTED_CASES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_weighted_losses_are_the_weighted_sum_by_hand_and_match_finite_differences(
+    loss_class, make_outputs, make_targets, reduction
+):
+    rng = np.random.default_rng(5)
+    z, t = make_outputs(rng), make_targets(rng)
+    w = rng.uniform(0.2, 2.0, len(z))
+    if len(z) > 1:
+        w[0] = 0.0  # a sample of weight 0 counts for nothing
+    loss = loss_class(reduction)
+    value = loss(z, t, sample_weight=w)
+    grad = loss.backward().copy()
+    per_sample = np.array([loss_class("sum")(z[i : i + 1], t[i : i + 1]) for i in range(len(z))])
+    count = terms_per_sample(loss_class, z) * w.sum() if reduction == "mean" else 1.0
+    assert value == pytest.approx(float(np.dot(w, per_sample)) / count, rel=1e-12)
+    numeric = central_differences(lambda zz: loss_class(reduction)(zz, t, sample_weight=w), z)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    if len(z) > 1:
+        assert not grad[0].any()
+
+
+@pytest.mark.parametrize(("loss_class", "make_outputs", "make_targets"), WEIGHTED_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, F64])
+def test_weights_of_one_give_the_unweighted_gradient_bit_for_bit(loss_class, make_outputs, make_targets, dtype):
+    rng = np.random.default_rng(6)
+    z, t = make_outputs(rng).astype(dtype), make_targets(rng)
+    t = t.astype(dtype) if t.dtype.kind == "f" else t
+    plain, weighted = loss_class(), loss_class()
+    # the values agree to the dtype's rounding (some unweighted sums add in the outputs' dtype)
+    rel = 1e-14 if dtype == F64 else 1e-6
+    assert weighted(z, t, sample_weight=np.ones(len(z))) == pytest.approx(plain(z, t), rel=rel)
+    np.testing.assert_array_equal(weighted.backward(), plain.backward())
+
+
+@pytest.mark.parametrize(("loss_class", "make_outputs", "make_targets"), WEIGHTED_CASES)
+def test_integer_weights_equal_repeating_the_samples(loss_class, make_outputs, make_targets):
+    rng = np.random.default_rng(7)
+    z, t = make_outputs(rng), make_targets(rng)
+    counts = rng.integers(0, 4, len(z))
+    counts[-1] = max(counts[-1], 1)
+    weighted = loss_class()
+    value = weighted(z, t, sample_weight=counts)
+    repeated = loss_class()
+    rows = np.repeat(np.arange(len(z)), counts)
+    assert value == pytest.approx(repeated(z[rows], t[rows]), rel=1e-12)
+    # the repeated rows' gradients, added back per sample, are the weighted gradient
+    summed = np.zeros_like(z)
+    np.add.at(summed, rows, repeated.backward())
+    np.testing.assert_allclose(weighted.backward(), summed, rtol=1e-12, atol=1e-15)
+
+
+def test_mse_weights_reach_the_overflow_path():
+    """A float32 residual of 1e20 squares beyond float32: the float64 redo keeps the weights."""
+    z = np.array([[1e20], [0.0]], np.float32)
+    t = np.zeros((2, 1), np.float32)
+    loss = bp.MSELoss()
+    assert loss(z, t, sample_weight=[3.0, 1.0]) == pytest.approx(3 * 1e40 / 4, rel=1e-6)
+    np.testing.assert_allclose(loss.backward(), [[2 * 3 * 1e20 / 4], [0.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([1.0, 2.0], r"expected sample_weight of 3 numbers, one per sample, got float64 of shape \(2,\)"),
+        (["a", "b", "c"], r"expected sample_weight of 3 numbers, one per sample, got <U1 of shape \(3,\)"),
+        ([1.0, -1.0, 1.0], r"sample_weight must be finite, >= 0 and not all 0"),
+        ([1.0, np.nan, 1.0], r"sample_weight must be finite, >= 0 and not all 0"),
+        ([0, 0, 0], r"sample_weight must be finite, >= 0 and not all 0"),
+    ],
+)
+def test_bad_sample_weights_name_the_loss(weights, message):
+    with pytest.raises(ValueError, match=rf"^MSELoss\(reduction='mean'\): {message}"):
+        bp.MSELoss()(np.zeros((3, 1)), np.zeros((3, 1)), sample_weight=weights)
+
+
+def test_poisson_by_hand():
+    rates = np.array([[1.0, 2.0], [0.5, 4.0]])
+    z, t = np.log(rates), np.array([[0.0, 3.0], [1.0, 2.0]])
+    loss = bp.PoissonNLLLoss()
+    expected = np.sum(rates - t * z) / 4
+    assert loss(z, t) == pytest.approx(expected, rel=1e-15)
+    np.testing.assert_allclose(loss.backward(), (rates - t) / 4, rtol=1e-15)
+    assert bp.PoissonNLLLoss("sum")(z, t) == pytest.approx(4 * expected, rel=1e-15)
+    with pytest.raises(ValueError, match=r"^PoissonNLLLoss\(reduction='mean'\): targets must be counts >= 0, got a minimum of -3.0$"):
+        loss(z, -t)
+
+
+def test_poisson_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    z, t = rng.standard_normal((6, 3)), rng.poisson(1.5, (6, 3)).astype(float)
+    for reduction in ("mean", "sum"):
+        ours = bp.PoissonNLLLoss(reduction)
+        value = ours(z, t)
+        zt = torch.tensor(z, requires_grad=True)
+        theirs = torch.nn.PoissonNLLLoss(log_input=True, full=False, reduction=reduction)(zt, torch.tensor(t))
+        theirs.backward()
+        assert value == pytest.approx(theirs.item(), rel=1e-14)
+        np.testing.assert_allclose(ours.backward(), zt.grad.numpy(), rtol=1e-14)

@@ -79,6 +79,22 @@ def test_sgd_momentum_by_hand() -> None:
     np.testing.assert_allclose(history, [[0.95, 2.1], [0.855, 2.29], [0.7195, 2.561]])
 
 
+def test_sgd_set_lr_keeps_or_rescales_the_velocity_by_hand() -> None:
+    # step 1 at lr 0.1: v = g = [0.5, -1], w = [1, 2] - 0.1 v = [0.95, 2.1]; then lr 0.05.
+    # kept (eta v unchanged): v = 2 [0.5, -1] = [1, -2]; step 2: v = 0.9 [1, -2] + g = [1.4, -2.8],
+    #   w = [0.95, 2.1] - 0.05 v = [0.88, 2.24]: u = 0.9 u - eta g with u = -eta v
+    # rescaled (PyTorch's rule): v = 0.9 [0.5, -1] + g = [0.95, -1.9], w = [0.9025, 2.195]
+    for keep, expected in ((True, [0.88, 2.24]), (False, [0.9025, 2.195])):
+        model = fake()
+        optimizer = SGD(model, lr=0.1, momentum=0.9)
+        run(optimizer, model, 1)
+        optimizer.set_lr(0.05, keep_velocity=keep)
+        assert optimizer.lr == 0.05
+        np.testing.assert_allclose(run(optimizer, model, 1)[-1], expected)
+    with pytest.raises(ValueError, match=r"^SGD: lr must be a positive number, got 0$"):
+        optimizer.set_lr(0)
+
+
 def test_sgd_nesterov_by_hand() -> None:
     model = fake()
     # step 1: v = g = [0.5, -1]                     d = g + 0.9 v = [0.95, -1.9]

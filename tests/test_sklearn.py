@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -380,3 +381,63 @@ def test_readme_example_runs_and_prints_its_accuracies():
     assert code[code.index("from sklearn") :] in (ROOT / "README.md").read_text()  # README shows this script
     assert float(lines["cross_val_score mean accuracy"]) > 0.9
     assert float(lines["GridSearchCV test accuracy"]) > 0.9
+
+
+# --- scikit-learn's fitted attributes are views of the backprop model ------------------------
+
+
+def test_coefs_and_intercepts_are_views_of_the_model_in_scikit_learns_shapes():
+    x, y = blobs(3)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(5, 4), max_iter=3, random_state=0).fit(x.astype(np.float32), y)
+    assert [c.shape for c in clf.coefs_] == [(6, 5), (5, 4), (4, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(5,), (4,), (3,)]
+    assert all(c.dtype == np.float32 for c in clf.coefs_ + clf.intercepts_)
+    assert clf.n_layers_ == 4 and clf.n_outputs_ == 3 and clf.out_activation_ == "softmax"
+    np.testing.assert_array_equal(clf.coefs_[0], clf.model_[0].weight.T)
+    before = clf.predict_proba(x)
+    clf.coefs_[-1][...] = 0
+    clf.intercepts_[-1][...] = 0
+    np.testing.assert_array_equal(clf.model_[-1].weight, 0)  # written through to the network
+    np.testing.assert_allclose(clf.predict_proba(x), 1 / 3, rtol=1e-6)
+    assert not np.allclose(before, 1 / 3)
+    assert not hasattr(NeuralNetClassifier(), "coefs_")
+
+
+def test_a_poisson_regressor_saves_as_a_model_that_predicts_rates(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (300, 2))
+    rates = np.exp(1.5 * x[:, 0] - x[:, 1] + 0.5)
+    y = rng.poisson(rates).astype(float)
+    reg = NeuralNetRegressor(loss="poisson", hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=300,
+                             random_state=0).fit(x, y)
+    assert reg.out_activation_ == "exp" and reg.model_.output_transform == "exp"
+    predicted = reg.predict(x)
+    assert predicted.min() > 0
+    assert np.corrcoef(predicted, rates)[0, 1] > 0.95
+    bp.save(reg.model_, tmp_path / "poisson.safetensors")
+    loaded = bp.load(tmp_path / "poisson.safetensors")
+    assert loaded.output_transform == "exp"
+    np.testing.assert_allclose(bp.predict(loaded, x)[:, 0], predicted, rtol=1e-12)
+
+
+def test_lbfgs_prints_each_iteration_and_has_no_partial_fit(capsys):
+    x, y = blobs(3)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, verbose=True, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs stopped before converging, after 5 iterations"):
+        clf.fit(x, y)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"Iteration {i + 1}, loss = {value:.8f}" for i, value in enumerate(clf.loss_curve_)]
+    assert len(printed) == clf.n_iter_ == 5
+    assert not hasattr(clf, "partial_fit") and hasattr(clf.set_params(solver="adam"), "partial_fit")
+
+
+def test_sparse_input_reaches_bp_predict_as_it_is():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    x, y = blobs(3)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(x, y)
+    sparse = scipy_sparse.csr_matrix(np.where(np.abs(x) > 1, x, 0))
+    np.testing.assert_allclose(bp.predict(clf.model_, sparse), bp.predict(clf.model_, sparse.toarray()), rtol=1e-12)
+    with pytest.raises(TypeError, match=r"Linear\(6 -> 4\): expected sparse input of dtype float64 \(the layer's dtype\), got float32"):
+        clf.model_(sparse.astype(np.float32))
+    with pytest.raises(ValueError, match=r"Linear\(6 -> 4\): expected sparse input of shape \(N, 6\), got \(120, 5\)"):
+        clf.model_(sparse[:, :5])

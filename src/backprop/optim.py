@@ -331,6 +331,21 @@ class SGD(Optimizer):
     def _bind_state(self) -> None:
         self._velocity = self._state.get("momentum_buffer", [None] * len(self.names))
 
+    def set_lr(self, lr: float, keep_velocity: bool = False) -> None:
+        """Change the step size ``eta``; with ``keep_velocity`` the momentum keeps the steps it holds.
+
+        The buffer ``v`` is in gradient units, so the next step moves ``eta_new mu v``: a new
+        ``eta`` rescales the whole history (PyTorch's rule, and this class's without the flag).
+        ``keep_velocity=True`` multiplies ``v`` by ``eta_old / eta_new`` first, so ``eta v``, the
+        velocity in parameter units, is unchanged: Sutskever et al.'s ``u = mu u - eta g``, the
+        rule scikit-learn's SGD follows when its schedules change ``eta``.
+        """
+        lr = validation.positive("SGD", "lr", lr)
+        if keep_velocity and self.momentum:
+            for v in self._velocity:
+                v *= v.dtype.type(self.lr / lr)
+        self.lr = lr
+
     @contextlib.contextmanager
     def fused_updates(self) -> Iterator[None]:
         """Install the hooks that apply this step inside the weight-gradient products, for the block.

@@ -112,8 +112,8 @@ def fit_stochastic(
                 optimizer.step()
                 total += value * (min(stop, n) - start)
             _end_epoch(estimator, total / n, n, held_out)
-            if schedule == "invscaling" and estimator.solver == "sgd":
-                optimizer.lr = step / (estimator.t_ + 1) ** float(estimator.power_t)
+            if schedule == "invscaling" and isinstance(optimizer, SGD):
+                optimizer.set_lr(step / (estimator.t_ + 1) ** float(estimator.power_t), keep_velocity=True)
             if estimator._no_improvement_count > estimator.n_iter_no_change:
                 if _stops(estimator, schedule, optimizer):
                     break
@@ -221,8 +221,8 @@ def _stops(estimator: NeuralNet, schedule: str, optimizer: Optimizer) -> bool:
         f"{judged} did not improve more than tol={estimator.tol:f} for"
         f" {estimator.n_iter_no_change} consecutive epochs."
     )
-    if estimator.solver == "sgd" and schedule == "adaptive" and optimizer.lr > SMALLEST_ADAPTIVE_STEP:
-        optimizer.lr /= 5
+    if isinstance(optimizer, SGD) and schedule == "adaptive" and optimizer.lr > SMALLEST_ADAPTIVE_STEP:
+        optimizer.set_lr(optimizer.lr / 5, keep_velocity=True)
         if estimator.verbose:
             print(f"{message} Setting learning rate to {optimizer.lr:f}")
         return False
