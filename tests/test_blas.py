@@ -1,4 +1,4 @@
-"""NumPy's own BLAS axpy and GEMM (``backprop.blas``): found at run time, exact enough, a NumPy fallback.
+"""NumPy's own BLAS axpy, axpby and GEMM (``backprop.blas``): found at run time, exact enough, a NumPy fallback.
 
 The SGD update uses them where they exist; both paths are run here, on any machine: the
 fallback by hiding the BLAS functions.
@@ -16,11 +16,11 @@ def without_blas(monkeypatch):
     monkeypatch.setattr(blas, "_found", None)
 
 
-def test_numpy_wheels_bring_the_ilp64_axpy_and_gemm():
+def test_numpy_wheels_bring_the_ilp64_axpy_axpby_and_gemm():
     if blas._numpy_openblas() is None:
         pytest.skip("this NumPy does not use a bundled OpenBLAS: the NumPy fallback is the path")
     found = blas.routines()
-    assert found is not None and set(found) == {"axpy", "gemm"}
+    assert found is not None and set(found) == {"axpy", "axpby", "gemm"}
     for functions in found.values():
         assert set(functions) == {np.dtype(np.float32), np.dtype(np.float64)}
 
@@ -38,6 +38,21 @@ def test_axpy_adds_alpha_x_in_place(dtype):
     # One rounding (fused) or two: apart by at most the rounding errors of the operands.
     assert np.all(np.abs(y - expected) <= 2 * np.finfo(dtype).eps * scale)
     assert not np.array_equal(y, np.zeros_like(y))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_axpby_is_a_moving_average_in_place(dtype):
+    if blas.routines() is None:
+        pytest.skip("no BLAS axpby here; the optimisers' NumPy passes cover this machine")
+    rng = np.random.default_rng(1)
+    n = blas.AXPY_MIN_SIZE
+    x, y = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    a, b = dtype(0.1) * x, dtype(0.9) * y
+    expected, scale = a + b, np.abs(a) + np.abs(b)
+    assert blas.axpby(0.1, x, 0.9, y)
+    assert np.all(np.abs(y - expected) <= 2 * np.finfo(dtype).eps * scale)
+    small = np.ones(100, dtype)
+    assert not blas.axpby(1.0, small, 0.5, small.copy())  # small: the NumPy passes are cheaper
 
 
 def test_axpy_declines_what_blas_cannot_take_and_leaves_y_alone():

@@ -1,16 +1,18 @@
-"""NumPy's own BLAS, called directly where NumPy has no single operation: axpy and GEMM with ``beta``.
+"""NumPy's own BLAS, called directly where NumPy has no single operation: axpy, axpby, GEMM with ``beta``.
 
 NumPy needs two passes for an SGD update, ``buf = eta g`` then ``w -= buf``; BLAS's axpy does
-``w = w + (-eta) g`` in one. NumPy's matmul always writes a new product, while BLAS's GEMM
+``w = w + (-eta) g`` in one, and axpby a moving average ``m = beta m + (1 - beta) g`` (three
+NumPy passes) in one. NumPy's matmul always writes a new product, while BLAS's GEMM
 computes ``C = alpha op(A) B + beta C`` into ``C``: with ``alpha = -eta, beta = 1`` and
 ``C = W`` the weight gradient and the SGD step are one pass (``SGD.fused_updates``'s hooks). The
 library is the OpenBLAS that NumPy itself loaded (found at run time through threadpoolctl,
 which lists the loaded BLAS libraries and their paths), so there is one thread pool, NumPy's;
 SciPy's BLAS would be a second OpenBLAS whose threads fight NumPy's (round 1 of the speed work
 measured a 3x slower step). Only the ILP64 symbols of NumPy's bundled scipy-openblas64 are used
-(``scipy_cblas_saxpy64_``, ``scipy_cblas_sgemm64_`` and their float64 twins, 64-bit integers):
+(``scipy_cblas_saxpy64_``, ``scipy_cblas_saxpby64_``, ``scipy_cblas_sgemm64_`` and their float64
+twins, 64-bit integers):
 their integer width is certain. Where they are missing (NumPy built on MKL, Accelerate or a
-system BLAS) ``axpy`` and ``gemm`` return False and the caller does the NumPy passes.
+system BLAS) ``axpy``, ``axpby`` and ``gemm`` return False and the caller does the NumPy passes.
 
 The BLAS kernel may fuse the multiply and the add (one rounding instead of two), so the
 two paths can differ in the last bit; each is deterministic, so the same seed gives the same
@@ -29,6 +31,7 @@ import numpy as np
 # The routines by name, then by dtype: the symbol of NumPy's scipy-openblas64.
 _SYMBOLS = {
     "axpy": {np.dtype(np.float32): "scipy_cblas_saxpy64_", np.dtype(np.float64): "scipy_cblas_daxpy64_"},
+    "axpby": {np.dtype(np.float32): "scipy_cblas_saxpby64_", np.dtype(np.float64): "scipy_cblas_daxpby64_"},
     "gemm": {np.dtype(np.float32): "scipy_cblas_sgemm64_", np.dtype(np.float64): "scipy_cblas_dgemm64_"},
 }
 # CBLAS's enumerations (cblas.h): C ints, unlike the ILP64 dimensions.
@@ -54,10 +57,12 @@ def _numpy_openblas() -> str | None:
 
 
 def _argtypes(routine: str, scalar: type) -> list[Any]:
-    """The C signature of ``cblas_?axpy`` or ``cblas_?gemm``, the integers 64-bit (ILP64)."""
+    """The C signature of ``cblas_?axpy``, ``cblas_?axpby`` or ``cblas_?gemm``, integers 64-bit (ILP64)."""
     i64, pointer = ctypes.c_int64, ctypes.c_void_p
     if routine == "axpy":  # (n, alpha, x, incx, y, incy)
         return [i64, scalar, pointer, i64, pointer, i64]
+    if routine == "axpby":  # (n, alpha, x, incx, beta, y, incy)
+        return [i64, scalar, pointer, i64, scalar, pointer, i64]
     # (order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     enum = ctypes.c_int
     return [enum, enum, enum, i64, i64, i64, scalar, pointer, i64, pointer, i64, scalar, pointer, i64]
@@ -108,14 +113,33 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     """``y += alpha x`` in place with one BLAS pass; False (and ``y`` untouched) where BLAS can't.
 
     BLAS takes it when both arrays are C-contiguous, of one dtype (float32 or float64) and one
-    size, and NumPy's own OpenBLAS has the ILP64 axpy; the caller does the NumPy passes otherwise.
+    size of at least ``AXPY_MIN_SIZE``, and NumPy's own OpenBLAS has the ILP64 axpy; the caller
+    does the NumPy passes otherwise.
     """
-    if y.size < AXPY_MIN_SIZE:
+    function = _vector_routine("axpy", x, y)
+    if function is None:
         return False
+    function(y.size, alpha, _address(x), 1, _address(y), 1)
+    return True
+
+
+def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
+    """``y = alpha x + beta y`` in place with one BLAS pass; False (and ``y`` untouched) where BLAS
+    can't (``axpy``'s conditions)."""
+    function = _vector_routine("axpby", x, y)
+    if function is None:
+        return False
+    function(y.size, alpha, _address(x), 1, beta, _address(y), 1)
+    return True
+
+
+def _vector_routine(name: str, x: np.ndarray, y: np.ndarray) -> Callable[..., None] | None:
+    if y.size < AXPY_MIN_SIZE:
+        return None
     found = routines()
     if found is None:
-        return False
-    function = found["axpy"].get(y.dtype)
+        return None
+    function = found[name].get(y.dtype)
     if (
         function is None
         or x.dtype != y.dtype
@@ -124,9 +148,8 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
         or not y.flags.c_contiguous
         or not y.flags.writeable
     ):
-        return False
-    function(y.size, alpha, _address(x), 1, _address(y), 1)
-    return True
+        return None
+    return function
 
 
 def gemm(

@@ -19,6 +19,7 @@ the state. A copy of ``(model, optimizer)`` made by pickle, joblib, cloudpickle 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import validation
-from .blas import axpy, gemm
+from .blas import axpby, axpy, gemm
 from .layers.base import GradHook
 
 
@@ -50,12 +51,12 @@ def sgd_update(
         buf += g
         g = buf
     if momentum:
-        v *= momentum
-        v += g
+        if not axpby(1.0, g, momentum, v):  # v = mu v + g, one pass where BLAS has axpby
+            v *= momentum
+            v += g
         if nesterov:
             # w -= eta (g + mu v) as two scaled subtractions, so that no temporary is needed
-            np.multiply(g, lr, out=buf)
-            w -= buf
+            _descend(w, g, buf, lr)
             lr *= momentum
         g = v
     _descend(w, g, buf, lr)
@@ -103,24 +104,35 @@ def adam_update(
         np.multiply(w, weight_decay, out=gbuf)
         gbuf += g
         g = gbuf
-    m *= beta1
-    np.multiply(g, 1.0 - beta1, out=buf)
-    m += buf
-    v *= beta2
+    # m = beta1 m + (1 - beta1) g: one pass where BLAS has axpby, three NumPy passes otherwise
+    if not axpby(1.0 - beta1, g, beta1, m):
+        m *= beta1
+        np.multiply(g, 1.0 - beta1, out=buf)
+        m += buf
     np.multiply(g, math.sqrt(1.0 - beta2), out=buf)
     np.multiply(buf, buf, out=buf)  # (1 - beta2) g^2 without forming g^2, which overflows first
-    v += buf
-    # The corrections 1 - b^t as -expm1(t ln b): the subtraction 1 - b2**t cancels while b2^t
-    # is near 1, to a relative error eps / (1 - b2^t) (1e-13 at t = 2 in float64; PyTorch's too).
-    correction1, correction2 = (-math.expm1(t * math.log1p(b - 1.0)) if b else 1.0 for b in (beta1, beta2))
-    # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t), and m_hat's correction folds into one scalar
-    # with eta, so the corrected m and v are never stored (PyTorch does the same)
+    if not axpby(1.0, buf, beta2, v):
+        v *= beta2
+        v += buf
+    correction1, correction2 = _bias_corrections(t, beta1, beta2)
+    # With r = sqrt(1 - b2^t): eta m_hat / (sqrt(v_hat) + eps) = (eta r / (1 - b1^t)) m / (sqrt(v) + eps r),
+    # so the corrected m and v are never stored and the scalars fold into one axpy: four passes
+    root = math.sqrt(correction2)
     np.sqrt(v, out=buf)
-    buf /= math.sqrt(correction2)
-    buf += eps
+    buf += eps * root
     np.divide(m, buf, out=buf)
-    buf *= lr / correction1
-    w -= buf
+    _descend(w, buf, buf, lr * root / correction1)
+
+
+@functools.lru_cache(maxsize=8)
+def _bias_corrections(t: int, beta1: float, beta2: float) -> tuple[float, float]:
+    """Adam's ``1 - beta1^t`` and ``1 - beta2^t``, once per step for every parameter.
+
+    Computed as ``-expm1(t ln b)``: the subtraction 1 - b2**t cancels while b2^t is near 1, to a
+    relative error eps / (1 - b2^t) (1e-13 at t = 2 in float64; PyTorch's too).
+    """
+    first, second = (-math.expm1(t * math.log1p(b - 1.0)) if b else 1.0 for b in (beta1, beta2))
+    return first, second
 
 
 #: What every optimiser's step reads besides its state (see ``Optimizer._bound``).

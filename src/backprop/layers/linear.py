@@ -107,7 +107,7 @@ class Linear(Layer):
         return self.params.get("bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if is_sparse(x):
+        if not isinstance(x, np.ndarray) and is_sparse(x):
             self._check_sparse_input(x)
         else:
             self.check_input(x, 2, f"(N, {self.in_features})", (self.in_features,))
@@ -118,7 +118,7 @@ class Linear(Layer):
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
         gx = linear_input_grad(gy, self.weight) if input_grad else None
-        if is_sparse(x):
+        if not isinstance(x, np.ndarray) and is_sparse(x):
             sparse_linear_weight_grad(gy, x, self.grad_buffer("weight"))
         else:
             self._set_product_grad("weight", gy, x, linear_weight_grad)

@@ -37,11 +37,10 @@ from ..dtypes import resolve_dtype
 from ..layers.activations import ReLU, Sigmoid, Tanh
 from ..layers.base import Layer
 from ..layers.linear import Linear, is_sparse
-from ..losses import Loss
 from ..model import Sequential
 from ..training import predict
 from ..validation import is_integer, is_number
-from . import solvers
+from .solvers import Solvers
 
 #: The hidden layers' activation by scikit-learn's name; "identity" puts none between the
 #: Linear layers, and "sigmoid" is the name these estimators used for "logistic" before.
@@ -83,7 +82,7 @@ PARAMETERS = """
         The step size's schedule for "sgd": constant; ``learning_rate_init / (t + 1)^power_t``
         after each epoch (``t`` samples seen); divided by 5 each time the loss (or validation
         score) stalls for ``n_iter_no_change`` epochs, stopping once under 1e-6. A number here
-        is the step size, as before 0.5 (deprecated: pass ``learning_rate_init``).
+        is the step size, as in backprop 0.1 (deprecated: pass ``learning_rate_init``).
     learning_rate_init : float > 0, default 1e-3
         The step size ``eta`` of "sgd" and "adam".
     power_t : float >= 0, default 0.5
@@ -133,7 +132,7 @@ PARAMETERS = """
 """
 
 
-class NeuralNet(BaseEstimator):
+class NeuralNet(Solvers, BaseEstimator):
     """The base of ``NeuralNetClassifier`` and ``NeuralNetRegressor`` (``PARAMETERS``)."""
 
     def __init__(
@@ -189,18 +188,10 @@ class NeuralNet(BaseEstimator):
         self.max_fun = max_fun
         self.dtype = dtype
 
-    # -- what each estimator defines
+    # -- what each estimator defines: _loss and _validation_score (declared in Solvers), and
 
     #: "softmax", "logistic", "identity" or "exp": set when the network is made.
     out_activation_: str
-
-    def _loss(self) -> tuple[Loss, float]:
-        """The loss (mean reduction) and the factor that makes it scikit-learn's objective."""
-        raise NotImplementedError
-
-    def _validation_score(self, X: Any, Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
-        """The early-stopping score of the network on held-out ``(X, Y)``; NaN if it is not finite."""
-        raise NotImplementedError
 
     # -- hyper-parameter checks (in fit, never in __init__ or set_params, as scikit-learn asks)
 
@@ -223,7 +214,7 @@ class NeuralNet(BaseEstimator):
         if is_number(self.learning_rate):
             warnings.warn(
                 f"{type(self).__name__}: learning_rate={self.learning_rate!r} as the step size is"
-                " deprecated and will be refused in backprop 0.6; pass"
+                " deprecated and will be refused from backprop 0.3; pass"
                 f" learning_rate_init={self.learning_rate!r} (learning_rate is now scikit-learn's"
                 " schedule: 'constant', 'invscaling' or 'adaptive')",
                 FutureWarning,
@@ -232,7 +223,11 @@ class NeuralNet(BaseEstimator):
             return "constant", float(self.learning_rate)
         return str(self.learning_rate), float(self.learning_rate_init)
 
+    def _check_own_params(self) -> None:
+        """A subclass's checks of its own parameters (the regressor's ``loss``)."""
+
     def _check_params(self) -> None:
+        self._check_own_params()
         self._hidden_sizes()
         choices = {"activation": HIDDEN_ACTIVATIONS, "solver": SOLVERS}
         for name, allowed in choices.items():
@@ -416,9 +411,9 @@ class NeuralNet(BaseEstimator):
                 f" fitted with {self.n_outputs_}"
             )
         if self.solver == "lbfgs":
-            solvers.fit_lbfgs(self, X, Y, sample_weight)
+            self._fit_lbfgs(X, Y, sample_weight)
         else:
-            solvers.fit_stochastic(self, X, Y, labels, sample_weight, random_state, incremental)
+            self._fit_stochastic(X, Y, labels, sample_weight, random_state, incremental)
         if not all(np.isfinite(array).all() for array in self.model_.params.values()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large"

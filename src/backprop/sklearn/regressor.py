@@ -69,10 +69,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNet):
         )
         self.loss = loss
 
-    def _check_params(self) -> None:
+    def _check_own_params(self) -> None:
         if self.loss not in LOSSES:
             raise self._fail("loss", f"one of {list(LOSSES)}", self.loss)
-        super()._check_params()
 
     def _loss(self) -> tuple[Loss, float]:
         if self.out_activation_ == "exp":
