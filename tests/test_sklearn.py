@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # --- scikit-learn's checks, every one its own test, none declared as an expected failure ----
 
 
-@parametrize_with_checks([NeuralNetClassifier(), NeuralNetRegressor()])
+@parametrize_with_checks(
+    [NeuralNetClassifier(), NeuralNetRegressor(), NeuralNetClassifier(max_iter=20), NeuralNetRegressor(max_iter=20)]
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 

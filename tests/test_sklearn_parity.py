@@ -162,12 +162,12 @@ def test_multilabel_classification_follows_scikit_learn():
 @pytest.mark.parametrize("estimator", [NeuralNetRegressor, NeuralNetClassifier])
 def test_integer_sample_weights_are_repeated_samples(estimator):
     """lbfgs minimises the whole objective, so weights 0, 1, 2, 3 are the samples dropped, kept,
-    doubled, tripled; and full-batch sgd takes the same steps."""
+    doubled, tripled; and full-batch sgd (batch "auto": all of at most 200 samples) takes the same steps."""
     x, y = regression_data(n=40) if estimator is NeuralNetRegressor else classification_data(3)
     x, y = x[:40], y[:40]
     counts = np.random.default_rng(0).integers(0, 4, 40)
     rows = np.repeat(np.arange(40), counts)
-    for settings in (dict(solver="lbfgs", max_iter=30), dict(solver="sgd", batch_size=200, shuffle=False, max_iter=10)):
+    for settings in (dict(solver="lbfgs", max_iter=30), dict(solver="sgd", shuffle=False, max_iter=10)):
         settings = dict(hidden_layer_sizes=(5,), random_state=0, tol=0.0) | settings
         weighted = estimator(**settings).fit(x, y, sample_weight=counts)
         repeated = estimator(**settings).fit(x[rows], y[rows])
