@@ -111,3 +111,52 @@ def test_bad_sizes(args):
 def test_bad_dtype():
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):
         bp.Linear(2, 2, dtype=np.int64)
+
+
+# --- sparse input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["csr", "csc", "coo"])
+def test_sparse_input_gives_the_dense_forward_and_weight_gradient(form):
+    import scipy.sparse
+
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((6, 40)) * (rng.random((6, 40)) < 0.1)
+    sparse = scipy.sparse.csr_matrix(dense).asformat(form)
+    gy = rng.standard_normal((6, 3))
+    results = []
+    for x in (dense, sparse):
+        layer = bp.Linear(40, 3, dtype=np.float64, rng=1)
+        y = layer(x)
+        layer.backward(gy, input_grad=False)
+        results.append((y, layer.grads["weight"].copy(), layer.grads["bias"].copy()))
+    for got, expected in zip(results[1], results[0]):
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_fit_and_evaluate_take_sparse_input_as_their_dense_copy():
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    dense = (rng.standard_normal((80, 30)) * (rng.random((80, 30)) < 0.2)).astype(np.float64)
+    y = (dense[:, :15].sum(axis=1) > 0).astype(np.int64)
+    runs = []
+    for x in (dense, scipy.sparse.csr_matrix(dense)):
+        model = bp.Sequential(bp.Linear(30, 8, dtype=np.float64, rng=0), bp.ReLU(), bp.Linear(8, 2, dtype=np.float64, rng=0))
+        history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, y, epochs=3, batch_size=16, progress=False)
+        runs.append((history["loss"], [p.copy() for p in model.params.values()], bp.evaluate(model, bp.SoftmaxCrossEntropy(), x, y)))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    for got, expected in zip(runs[1][1], runs[0][1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    assert runs[1][2]["accuracy"] == runs[0][2]["accuracy"]
+
+
+def test_non_finite_values_in_sparse_input_are_named_by_row_and_column():
+    import scipy.sparse
+
+    x = scipy.sparse.csr_matrix(np.eye(4, 6))
+    x.data[2] = np.nan
+    model = bp.Sequential(bp.Linear(6, 2, dtype=np.float64, rng=0))
+    with pytest.raises(ValueError, match=r"^fit: x holds 1 NaN values; the first at sample 2, feature 2$"):
+        bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, np.zeros(4, np.int64), epochs=1, progress=False)

@@ -9,9 +9,12 @@ when something is wrong does it spend more, to name the count and the first bad 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .layers.base import Layer
+from .layers.linear import is_sparse
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 
 # Elements per block of the finiteness scan: a 4 MB mask, whatever the data set's size.
@@ -29,13 +32,18 @@ def check_data(
     lie outside ``[0, C)`` for a model with ``C`` outputs, targets outside ``[0, 1]`` for the
     binary cross-entropies. Whole-number float labels become int64; 0/1 integer or boolean
     targets of a binary cross-entropy become the model's dtype.
+
+    ``x`` may be a SciPy sparse matrix (for a model whose first layer is a ``Linear``): it stays
+    sparse, in CSR form, whose row slices the batches are; its stored values are checked.
     """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+    sparse = is_sparse(x)
+    x = x.tocsr() if sparse else np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != len(y):
         raise ValueError(
             f"{name}: inputs and targets must have the same number of samples, got {x.shape} and {y.shape}"
         )
-    if len(x) == 0:
+    if x.shape[0] == 0:
         raise ValueError(f"{name}: the data set is empty")
     if x.dtype.kind not in "fiub":
         raise TypeError(f"{name}: x must hold numbers, got dtype {x.dtype}")
@@ -43,7 +51,10 @@ def check_data(
     if dtype is not None and x.dtype != dtype:
         # One conversion here instead of an error per batch: the data follow the model.
         x = x.astype(dtype)
-    _check_finite(x, f"{name}: x")
+    if sparse:
+        _check_finite_sparse(x, f"{name}: x")
+    else:
+        _check_finite(x, f"{name}: x")
     outputs = _outputs_of_one_sample(model, x, name)
     if isinstance(loss, (SoftmaxCrossEntropy, CrossEntropy)) and y.ndim == 1:
         return x, _check_labels(y, outputs.shape[1], name)
@@ -77,6 +88,20 @@ def _check_finite(array: np.ndarray, what: str) -> None:
     )
     first = np.unravel_index(int(np.flatnonzero(~np.isfinite(flat))[0]), array.shape)
     raise ValueError(f"{what} holds {counts} values; the first at {_place(first)}")
+
+
+def _check_finite_sparse(x: Any, what: str) -> None:
+    """``_check_finite`` for a CSR matrix: its stored values, the place named by row and column."""
+    if x.dtype.kind != "f" or np.isfinite(x.data).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(x.data))
+    nan = int(np.count_nonzero(np.isnan(x.data)))
+    infinite = bad.size - nan
+    counts = " and ".join(
+        text for count, text in ((nan, f"{nan} NaN"), (infinite, f"{infinite} infinite")) if count
+    )
+    row = int(np.searchsorted(x.indptr, bad[0], side="right") - 1)
+    raise ValueError(f"{what} holds {counts} values; the first at {_place((row, int(x.indices[bad[0]])))}")
 
 
 def _place(index: tuple[int, ...]) -> str:

@@ -185,7 +185,7 @@ class DataParallel:
         from .training import forward_backward
 
         value, correct = forward_backward(model, loss, xb, yb)
-        return self.reduce(model, loss, value, correct, len(xb), global_size)
+        return self.reduce(model, loss, value, correct, xb.shape[0], global_size)
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of ``values`` over the ranks, in float64 (for evaluation totals)."""

@@ -174,7 +174,7 @@ def fit(
         validation_data = check_data(model, loss, *validation_data, "fit validation_data")
     model.output_transform = _output_transform(loss)
     strategy = Local() if distributed is None else distributed
-    n = len(x)
+    n = x.shape[0]
     size = n if batch_size is None else min(int(batch_size), n)
     state = TrainState(
         model, loss, optimizer, np.random.default_rng(seed), schedule=schedule,
@@ -243,7 +243,7 @@ def _recorded_arguments(
         "shuffle": bool(shuffle),
         "seed": None if seed is None else int(seed),
         "patience": None if patience is None else int(patience),
-        "samples": len(x),
+        "samples": x.shape[0],
         "steps_per_epoch": state.steps_per_epoch,
         "sample_shape": list(x.shape[1:]),
         "target_shape": list(y.shape[1:]),
@@ -316,7 +316,7 @@ def _loop(
                 kept = guard.rescue(state)
                 message = f"{error}; training stopped and {kept}. Try a lower learning rate."
                 raise DivergenceError(message) from None
-            _end_epoch(state, len(x), validation_data)
+            _end_epoch(state, x.shape[0], validation_data)
             callbacks.on_epoch_end(state)
         state.completed = True
 
@@ -335,7 +335,7 @@ def train_epoch(
     last)`` runs after each ``train_step`` with the batch's loss, its size and whether it was
     the epoch's last batch. Each process takes its shard of every batch (``state.strategy``).
     """
-    n = len(x)
+    n = x.shape[0]
     strategy = state.strategy or Local()
     if state.batch == 0:
         state.begin_epoch(n, size, shuffle)
@@ -365,9 +365,9 @@ def train_step(state: TrainState, xb: np.ndarray, yb: np.ndarray, global_size: i
     None (see ``SGD``).
     """
     model, loss, strategy = state.model, state.loss, state.strategy or Local()
-    count = len(xb) if global_size is None else global_size
+    count = xb.shape[0] if global_size is None else global_size
     value, correct = forward_backward(model, loss, xb, yb)
-    value, correct = strategy.reduce(model, loss, value, correct, len(xb), count)
+    value, correct = strategy.reduce(model, loss, value, correct, xb.shape[0], count)
     if not math.isfinite(value):
         where = f"epoch {state.epoch + 1}, step {state.step + 1}"
         raise DivergenceError(f"fit: the loss became {value} at {where}")
@@ -386,7 +386,7 @@ def forward_backward(model: Layer, loss: Loss, xb: np.ndarray, yb: np.ndarray) -
     of correct predictions. An empty batch (an MPI rank's share of a small one) gives ``0.0, 0``;
     a loss that is not finite skips the backward, for the caller to stop on."""
     value, correct = 0.0, 0
-    if len(xb):
+    if xb.shape[0]:
         outputs = model(xb)
         value = loss(outputs, yb)
         if math.isfinite(value):
@@ -463,7 +463,7 @@ def evaluate(
     """
     validation.positive_integer_or_none("evaluate", "batch_size", batch_size)
     x, y = check_data(model, loss, x, y, "evaluate")
-    n = len(x)
+    n = x.shape[0]
     if distributed is not None:
         lo, hi = distributed.shard(0, n)
         x, y = x[lo:hi], y[lo:hi]
@@ -472,12 +472,12 @@ def evaluate(
     try:
         total, correct = 0.0, 0
         counts_correct = classifies(loss)
-        for start in _batches(len(x), batch_size):
-            stop = start + (len(x) if batch_size is None else int(batch_size))
+        for start in _batches(x.shape[0], batch_size):
+            stop = start + (x.shape[0] if batch_size is None else int(batch_size))
             xb, yb = x[start:stop], y[start:stop]
             outputs = model(xb)
             value = loss(outputs, yb)
-            total += value * len(xb) if loss.reduction == "mean" else value
+            total += value * xb.shape[0] if loss.reduction == "mean" else value
             if counts_correct:
                 correct += correct_count(outputs, yb, loss)
     finally:
