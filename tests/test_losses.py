@@ -320,3 +320,20 @@ def test_poisson_matches_pytorch():
         theirs.backward()
         assert value == pytest.approx(theirs.item(), rel=1e-14)
         np.testing.assert_allclose(ours.backward(), zt.grad.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, F64])
+def test_softmax_cross_entropy_gradient_has_no_subnormal_numbers(dtype):
+    """A confident network's p_j / N fall below the smallest normal number; they are 0, since
+    subnormal numbers slow every product they enter several times, and the change is < tiny."""
+    tiny = np.finfo(dtype).tiny
+    gap = 100.0 if dtype == np.float32 else 740.0  # e^-gap is subnormal in the dtype
+    z = np.array([[gap, 0.0, 0.0], [0.0, gap, 1.0]], dtype)
+    loss = bp.SoftmaxCrossEntropy()
+    value = loss(z, np.array([0, 1]))
+    grad = loss.backward()
+    assert not np.any((grad != 0) & (np.abs(grad) < tiny))
+    exact = softmax(z.astype(F64) if dtype == np.float32 else z)
+    exact[[0, 1], [0, 1]] -= 1
+    np.testing.assert_allclose(grad, exact / 2, rtol=0, atol=2 * tiny + 4 * np.finfo(dtype).eps)
+    assert np.isfinite(value)
