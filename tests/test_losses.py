@@ -286,9 +286,9 @@ def test_mse_weights_reach_the_overflow_path():
     [
         ([1.0, 2.0], r"expected sample_weight of 3 numbers, one per sample, got float64 of shape \(2,\)"),
         (["a", "b", "c"], r"expected sample_weight of 3 numbers, one per sample, got <U1 of shape \(3,\)"),
-        ([1.0, -1.0, 1.0], r"sample_weight must be finite, >= 0 and not all 0"),
-        ([1.0, np.nan, 1.0], r"sample_weight must be finite, >= 0 and not all 0"),
-        ([0, 0, 0], r"sample_weight must be finite, >= 0 and not all 0"),
+        ([1.0, -1.0, 1.0], r"sample_weight must be finite and >= 0; sample 1 has -1.0$"),
+        ([1.0, 1.0, np.nan], r"sample_weight must be finite and >= 0; sample 2 has nan$"),
+        ([0, 0, 0], r"sample_weight is all zero; at least one weight must be positive$"),
     ],
 )
 def test_bad_sample_weights_name_the_loss(weights, message):

@@ -187,8 +187,10 @@ def test_sample_weights_follow_scikit_learn_and_reach_partial_fit():
     assert_same_network(ours, theirs, rtol=1e-12)
     with pytest.raises(ValueError, match=r"^NeuralNetRegressor: sample_weight must have one weight per sample, shape \(120,\), got \(3,\)$"):
         ours.fit(x, y, sample_weight=[1, 2, 3])
-    with pytest.raises(ValueError, match=r"^NeuralNetRegressor: sample_weight must be finite and >= 0$"):
+    with pytest.raises(ValueError, match=r"^NeuralNetRegressor: sample_weight must be finite and >= 0; sample 0 has -"):
         ours.fit(x, y, sample_weight=-weights)
+    with pytest.raises(ValueError, match=r"^NeuralNetRegressor: sample_weight is all zero; at least one weight must be positive$"):
+        ours.fit(x, y, sample_weight=np.zeros(len(x)))
 
 
 # --- sparse input -------------------------------------------------------------------------------

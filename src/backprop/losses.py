@@ -144,9 +144,12 @@ class Loss:
                 f" {w.dtype} of shape {w.shape}"
             )
         w = w.astype(np.float64, copy=False)
-        # written so that NaN (for which every comparison is False) is refused too
-        if not (np.isfinite(w).all() and w.min() >= 0 and w.sum() > 0):
-            raise ValueError(f"{self}: sample_weight must be finite, >= 0 and not all 0, got {w}")
+        bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+        if bad.size:
+            first = bad[0]
+            raise ValueError(f"{self}: sample_weight must be finite and >= 0; sample {first} has {w[first]}")
+        if not w.sum() > 0:
+            raise ValueError(f"{self}: sample_weight is all zero; at least one weight must be positive")
         return w
 
     def _weighted_scale(self, n: int, per_sample: int, w: np.ndarray | None) -> float:

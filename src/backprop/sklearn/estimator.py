@@ -303,8 +303,12 @@ class NeuralNet(Solvers, BaseEstimator):
                 f" got {weights.shape}"
             )
         # written so that NaN (for which every comparison is False) is refused too
-        if not (np.isfinite(weights).all() and weights.min() >= 0):
-            raise ValueError(f"{type(self).__name__}: sample_weight must be finite and >= 0")
+        bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+        if bad.size:
+            raise ValueError(
+                f"{type(self).__name__}: sample_weight must be finite and >= 0; sample {bad[0]} has"
+                f" {weights[bad[0]]}"
+            )
         if not weights.sum() > 0:
             raise ValueError(
                 f"{type(self).__name__}: sample_weight is all zero; at least one weight must be positive"
