@@ -214,8 +214,8 @@ class SoftmaxCrossEntropy(Loss):
         p /= total
         scale = self._weighted_scale(outputs.shape[0], 1, w)
         # Probabilities whose gradient entry would be subnormal become 0: a confident network's
-        # p_j / N are (e^-90 / N in float32), and subnormal numbers make the backward's products
-        # 3 to 10 times slower on x86, for a change under 1.2e-38 in float32.
+        # p_j / N are subnormal (e^-90 / N in float32), and subnormal numbers make the backward's
+        # products 3 to 10 times slower on x86, for a change under 1.2e-38 in float32.
         largest = scale * (1.0 if w is None else float(w.max()))
         np.multiply(p, p >= np.finfo(p.dtype).tiny / largest, out=p)
         log_total = np.log(total)[:, 0]
