@@ -322,7 +322,7 @@ def architecture_with_first(spec):
         ("[1, 2]", r"the architecture must be a JSON object, got \[1, 2\]"),
         (
             architecture_with_first({"type": "os.system", "config": {"command": "touch pwned"}}),
-            r"architecture.layers\[0\]: unknown layer type 'os.system'; this backprop builds Conv2d, Dropout",
+            r"architecture.layers\[0\]: unknown layer type 'os.system'; this backprop builds AvgPool2d, Conv2d, Dropout",
         ),
         (
             architecture_with_first({"type": "__import__", "config": {"name": "os"}}),

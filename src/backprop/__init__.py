@@ -14,7 +14,8 @@ from .checkpoint import read_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .explain import explain
 from .io import load, save
-from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
+from .layers.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
@@ -46,8 +47,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "GELU",
     "SGD",
     "Adam",
+    "AvgPool2d",
     "BinaryCrossEntropy",
     "Conv2d",
     "CosineLR",
@@ -55,10 +58,12 @@ __all__ = [
     "DivergenceError",
     "Dropout",
     "Flatten",
+    "GlobalAvgPool2d",
     "GradcheckError",
     "GradcheckResult",
     "History",
     "Layer",
+    "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",

@@ -33,7 +33,8 @@ import numpy as np
 from ._version import __version__
 from .container import MODEL, Contents, read, write_safetensors
 from .files import atomic_write
-from .layers.activations import ReLU, Sigmoid, Softmax, Tanh
+from .layers.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
@@ -60,6 +61,10 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         Dropout,
         Conv2d,
         MaxPool2d,
+        AvgPool2d,
+        GlobalAvgPool2d,
+        LeakyReLU,
+        GELU,
         Flatten,
     )
 }

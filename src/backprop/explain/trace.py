@@ -18,6 +18,7 @@ import numpy as np
 
 from ..check import central_difference, random_direction, random_rewind, relative_error
 from ..layers.activations import Activation
+from ..layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from ..layers.base import Layer
 from ..layers.conv import Conv2d
 from ..layers.dropout import Dropout
@@ -33,6 +34,8 @@ __all__ = ["LayerRecord", "Probe", "StepTrace", "trace_step"]
 # Layers without parameters that keep the seeds' layer number l: the letter of their output.
 _SHAPE_LAYERS: dict[type, tuple[str, str]] = {
     MaxPool2d: ("m", "maxpool"),
+    AvgPool2d: ("m", "avgpool"),
+    GlobalAvgPool2d: ("g", "globalavgpool"),
     Flatten: ("f", "flatten"),
     Dropout: ("d", "dropout"),
 }

@@ -8,8 +8,12 @@ The Jacobian of an elementwise function is diagonal, so the chain rule
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
+from ..validation import is_number
 from .base import Layer
 
 
@@ -206,3 +210,132 @@ class Softmax(Activation):
 
     def _backward(self, gy: np.ndarray, y: np.ndarray) -> np.ndarray:
         return softmax_backward(gy, y)
+
+
+def leaky_relu_forward(x: np.ndarray, slope: float) -> np.ndarray:
+    """``y = x`` where ``x > 0``, ``a x`` elsewhere."""
+    return np.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def leaky_relu_backward(gy: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
+    """``dL/dx = dL/dy * ([x > 0] + a [x <= 0])``: the slope of the piece ``x`` lies on."""
+    return gy * np.where(x > 0, gy.dtype.type(1), gy.dtype.type(slope))
+
+
+class LeakyReLU(Activation):
+    """Leaky rectified linear unit with slope ``a`` (``negative_slope``) below 0, elementwise, any shape.
+
+    Forward:  ``y = x`` for ``x > 0``, ``y = a x`` for ``x <= 0``
+    Backward: ``dL/dx = dL/dy * ([x > 0] + a [x <= 0])`` (at the kink ``x = 0`` the slope ``a``,
+    as PyTorch's ``leaky_relu_backward``)
+
+    ``a`` may be any number (PyTorch's default 0.01; 0 is ReLU); with ``a < 0`` the sign of
+    ``y`` no longer tells which piece ``x`` was on, so the layer keeps ``x`` for its backward.
+    """
+
+    function = "LeakyReLU"
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        if not is_number(negative_slope):
+            raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+        self.derivative = f"[x > 0] + {self.negative_slope:g} [x <= 0]"
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
+        self._x = x
+        self._y = leaky_relu_forward(x, self.negative_slope)
+        return self._y
+
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self._x
+        self._check_grad(gy, None if x is None else x.shape)
+        return leaky_relu_backward(gy, x, self.negative_slope) if input_grad else None
+
+    def config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_CUBIC = 0.044715  # the tanh form's constant (Hendrycks & Gimpel, 2016)
+
+
+def gelu_cdf(x: np.ndarray, approximate: str) -> np.ndarray:
+    """``Phi(x)``, the standard normal's distribution function (or its tanh approximation).
+
+    Exact: ``Phi(x) = erfc(-x / sqrt 2) / 2``. Written with ``erfc`` rather than ``(1 + erf(x /
+    sqrt 2)) / 2``, whose ``1 + erf`` cancels in the left tail (0 from x = -5.9 in float32,
+    where ``Phi`` is 2e-9), so ``x Phi(x)`` keeps its digits there (SciPy's ``erfc``).
+    Tanh form: ``Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2``.
+    """
+    if approximate == "tanh":
+        inner = x * x
+        inner *= x.dtype.type(_GELU_CUBIC)
+        inner += 1
+        inner *= x
+        inner *= x.dtype.type(_SQRT_2_OVER_PI)
+        np.tanh(inner, out=inner)
+        inner += 1
+        inner *= x.dtype.type(0.5)
+        return inner
+    from scipy.special import erfc  # SciPy only where GELU runs: it is not needed to import backprop
+
+    cdf = erfc(x * x.dtype.type(-1 / _SQRT_2))
+    cdf *= x.dtype.type(0.5)
+    return cdf
+
+
+def gelu_derivative(x: np.ndarray, approximate: str) -> np.ndarray:
+    """``GELU'(x)``: ``Phi(x) + x phi(x)`` with ``phi(x) = e^(-x^2/2) / sqrt(2 pi)``, or the tanh
+    form's ``(1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2``."""
+    if approximate == "tanh":
+        t = gelu_cdf(x, "tanh") * x.dtype.type(2) - 1  # tanh(sqrt(2/pi) (x + 0.044715 x^3))
+        slope = (1 - t * t) * x.dtype.type(_SQRT_2_OVER_PI / 2) * (1 + x.dtype.type(3 * _GELU_CUBIC) * x * x)
+        return (1 + t) * x.dtype.type(0.5) + x * slope
+    density = np.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(_INV_SQRT_2PI)
+    return gelu_cdf(x, "none") + x * density
+
+
+class GELU(Activation):
+    """Gaussian error linear unit (Hendrycks & Gimpel, 2016), elementwise, any shape.
+
+    Forward:  ``y = x Phi(x)``, ``Phi`` the standard normal distribution function,
+    ``Phi(x) = erfc(-x / sqrt 2) / 2`` (``approximate="none"``, PyTorch's default), or
+    ``y = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2`` (``approximate="tanh"``)
+    Backward: ``dL/dx = dL/dy * (Phi(x) + x phi(x))``, ``phi(x) = e^(-x^2/2) / sqrt(2 pi)`` the
+    density (product rule: ``Phi' = phi``); for the tanh form, with ``t`` the tanh,
+    ``dL/dx = dL/dy * ((1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2)``
+
+    The derivative needs ``x`` itself (``y`` does not determine it: GELU is not monotone below
+    x = -0.75), so the layer keeps its input. The exact form uses SciPy's ``erfc``.
+    """
+
+    function = "GELU"
+    derivative = "Phi(x) + x phi(x)"
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+        if approximate == "tanh":
+            self.derivative = "(1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 0.134145 x^2) / 2"
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.check_input(x, max(getattr(x, "ndim", 1), 1), "(N, ...)")
+        self._x = x
+        self._y = x * gelu_cdf(x, self.approximate)
+        return self._y
+
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self._x
+        self._check_grad(gy, None if x is None else x.shape)
+        return gy * gelu_derivative(x, self.approximate) if input_grad else None
+
+    def config(self) -> dict[str, Any]:
+        return {"approximate": self.approximate}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import images
-from ..layers.activations import ReLU, Sigmoid, Tanh
+from ..layers.activations import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..layers.base import Layer
 from ..model import Sequential
 from ..runs import Run
@@ -23,7 +23,7 @@ from ..training import predict
 __all__ = ["Drawing", "read_drawing"]
 
 #: The layers whose outputs the page draws: the hidden units' activations a = sigma(z).
-HIDDEN_ACTIVATIONS = (ReLU, Sigmoid, Tanh)
+HIDDEN_ACTIVATIONS = (ReLU, Sigmoid, Tanh, LeakyReLU, GELU)
 #: Decimals sent to the page: probabilities to 1e-6 (they sum to 1 within 1e-5), images and
 #: activations to 1e-4, plenty for a heat map and a third of the bytes of full precision.
 PROBABILITY_DECIMALS = 6

@@ -1,0 +1,192 @@
+"""LeakyReLU, GELU, AvgPool2d and GlobalAvgPool2d: by hand, by finite differences, against PyTorch,
+and everywhere a layer goes (Sequential, bp.save/bp.load, bp.fit, bp.explain, the page's layer view)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.web.drawing import HIDDEN_ACTIVATIONS
+
+F64 = np.float64
+
+
+def away_from_kinks(rng, shape):
+    """Inputs at least 0.05 from 0, where LeakyReLU's derivative jumps (finite differences cross it)."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < 0.05, 0.05 * np.sign(x) + x, x)
+
+
+# --- LeakyReLU and GELU ------------------------------------------------------------------------
+
+
+def test_leaky_relu_by_hand():
+    layer = bp.LeakyReLU(0.1)
+    x = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(layer(x), [[-0.2, 0.0, 3.0]])
+    np.testing.assert_array_equal(layer.backward(np.array([[1.0, 1.0, 1.0]])), [[0.1, 0.1, 1.0]])
+    negative = bp.LeakyReLU(-0.5)  # a negative slope: the input, not the output, picks the piece
+    negative(np.array([[-2.0, 2.0]]))
+    np.testing.assert_array_equal(negative.backward(np.ones((1, 2))), [[-0.5, 1.0]])
+    assert str(bp.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+
+
+def test_gelu_by_hand_and_in_the_left_tail():
+    layer = bp.GELU()
+    x = np.array([[-10.0, -1.0, 0.0, 1.0, 2.0]])
+    phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x[0]])
+    np.testing.assert_allclose(layer(x)[0], x[0] * phi, rtol=1e-14, atol=0)
+    density = np.exp(-x[0] ** 2 / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(layer.backward(np.ones_like(x))[0], phi + x[0] * density, rtol=1e-13, atol=0)
+    # x Phi(x) at x = -10 is -7.6e-23: exact to the last digits (with 1 + erf it would be 0)
+    assert layer(np.array([[-10.0]]))[0, 0] == pytest.approx(-10 * 0.5 * math.erfc(10 / math.sqrt(2)), rel=1e-14)
+    tanh = bp.GELU("tanh")
+    inner = math.sqrt(2 / math.pi) * (1.0 + 0.044715)
+    assert tanh(np.array([[1.0]]))[0, 0] == pytest.approx(0.5 * (1 + math.tanh(inner)), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: bp.LeakyReLU(0.2), lambda: bp.LeakyReLU(-0.3), bp.GELU, lambda: bp.GELU("tanh")],
+    ids=["leaky", "leaky-negative", "gelu", "gelu-tanh"],
+)
+def test_new_activations_match_finite_differences(make):
+    rng = np.random.default_rng(0)
+    assert bp.gradcheck(make(), away_from_kinks(rng, (4, 3, 5)), rng=rng).passed
+
+
+@pytest.mark.parametrize("make", [bp.LeakyReLU, bp.GELU, lambda: bp.GELU("tanh")], ids=["leaky", "gelu", "gelu-tanh"])
+def test_new_activations_keep_float32(make):
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    layer = make()
+    assert layer(x).dtype == np.float32 and layer.backward(np.ones_like(x)).dtype == np.float32
+
+
+def test_new_activations_refuse_bad_arguments():
+    with pytest.raises(ValueError, match=r"^LeakyReLU: negative_slope must be a number, got 'a'$"):
+        bp.LeakyReLU("a")
+    with pytest.raises(ValueError, match=r"^GELU: approximate must be 'none' or 'tanh', got 'erf'$"):
+        bp.GELU("erf")
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (lambda: bp.LeakyReLU(0.05), lambda torch, x: torch.nn.functional.leaky_relu(x, 0.05)),
+        (bp.GELU, lambda torch, x: torch.nn.functional.gelu(x)),
+        (lambda: bp.GELU("tanh"), lambda torch, x: torch.nn.functional.gelu(x, approximate="tanh")),
+    ],
+    ids=["leaky", "gelu", "gelu-tanh"],
+)
+def test_new_activations_match_pytorch_in_float64(ours, theirs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 2, 5, 4)) * 4
+    gy = rng.standard_normal(x.shape)
+    layer = ours()
+    y, gx = layer(x), layer.backward(gy)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(torch, xt)
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --- AvgPool2d and GlobalAvgPool2d ----------------------------------------------------------------
+
+
+def test_avgpool_by_hand():
+    x = np.arange(16, dtype=F64).reshape(1, 1, 4, 4)
+    pool = bp.AvgPool2d(2)
+    np.testing.assert_array_equal(pool(x)[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 2, 2))), np.full((1, 1, 4, 4), 0.25))
+    padded = bp.AvgPool2d(3, stride=1, padding=1)  # the corner's window holds 5 zeros of padding
+    assert padded(x)[0, 0, 0, 0] == pytest.approx((0 + 1 + 4 + 5) / 9)
+    assert str(padded) == "AvgPool2d(kernel 3x3, stride 1, padding 1)"
+
+
+CASES = [
+    (2, None, 0, (6, 8)),
+    (3, 2, 1, (7, 5)),
+    ((3, 2), (2, 1), (1, 0), (5, 6)),
+    (3, 1, 1, (1, 1)),
+]
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "hw"), CASES)
+def test_avgpool_matches_finite_differences(kernel, stride, padding, hw):
+    rng = np.random.default_rng(2)
+    assert bp.gradcheck(bp.AvgPool2d(kernel, stride, padding), rng.standard_normal((2, 3, *hw)), rng=rng).passed
+
+
+def test_global_avgpool_by_hand_and_by_finite_differences():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 4, 5))
+    layer = bp.GlobalAvgPool2d()
+    np.testing.assert_allclose(layer(x), x.mean(axis=(2, 3)), rtol=1e-15)
+    np.testing.assert_array_equal(layer.backward(np.ones((2, 3))), np.full(x.shape, 1 / 20))
+    assert bp.gradcheck(layer, x, rng=rng).passed
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels-last"])
+@pytest.mark.parametrize(("kernel", "stride", "padding", "hw"), CASES)
+def test_avgpool_matches_pytorch_in_float64(kernel, stride, padding, hw, channels_last):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, *hw))
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    pool = bp.AvgPool2d(kernel, stride, padding)
+    y = pool(x)
+    gy = rng.standard_normal(y.shape)
+    gx = pool.backward(gy)
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = torch.nn.functional.avg_pool2d(xt, kernel, kernel if stride is None else stride, padding, count_include_pad=True)
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    global_pool = bp.GlobalAvgPool2d()
+    np.testing.assert_allclose(global_pool(x), torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), 1).numpy()[:, :, 0, 0], rtol=1e-13)
+
+
+def test_avgpool_refuses_bad_arguments_and_small_maps():
+    with pytest.raises(ValueError, match=r"^AvgPool2d: padding must be at most half the window \(2, 2\), got \(2, 2\)$"):
+        bp.AvgPool2d(2, padding=2)
+    with pytest.raises(ValueError, match=r"^AvgPool2d: kernel_size must be a positive integer or a pair of them, got 0$"):
+        bp.AvgPool2d(0)
+    with pytest.raises(ValueError, match=r"AvgPool2d\(kernel 3x3, stride 3\): input of size 2x2 \(padded by 0x0\) is smaller than the window 3x3"):
+        bp.AvgPool2d(3)(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match=r"GlobalAvgPool2d\(\): expected input of shape \(N, C, H, W\), got \(2, 3\)"):
+        bp.GlobalAvgPool2d()(np.zeros((2, 3)))
+
+
+# --- everywhere a layer goes ---------------------------------------------------------------------
+
+
+def small_cnn(dtype=F64):
+    return bp.Sequential(
+        bp.Conv2d(1, 4, 3, padding=1, dtype=dtype, rng=0), bp.GELU(), bp.AvgPool2d(2),
+        bp.Conv2d(4, 6, 3, padding=1, dtype=dtype, rng=1), bp.LeakyReLU(0.1), bp.AvgPool2d(3, 1, 1),
+        bp.GlobalAvgPool2d(), bp.Linear(6, 3, dtype=dtype, rng=2),
+    )
+
+
+def test_a_network_of_the_new_components_checks_saves_loads_trains_and_explains(tmp_path):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 1, 8, 8))
+    y = rng.integers(0, 3, 4)
+    model = small_cnn()
+    assert bp.gradcheck(model, x, y, loss=bp.SoftmaxCrossEntropy(), rng=rng).passed
+    bp.save(model, tmp_path / "model.safetensors")
+    loaded = bp.load(tmp_path / "model.safetensors")
+    assert str(loaded) == str(model)
+    np.testing.assert_array_equal(bp.predict(loaded, x), bp.predict(model, x))
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.Adam(model, 0.01), x, y, epochs=20, batch_size=None, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    text = bp.explain(small_cnn(), bp.SoftmaxCrossEntropy(), x[:2], y[:2], apply=False)
+    assert "a_1 = GELU(z_1)" in text and "GELU'(z_1) = Phi(z_1) + z_1 phi(z_1)" in text
+    assert "LeakyReLU'(z_2) = [z_2 > 0] + 0.1 [z_2 <= 0]" in text
+    assert "m_1 = avgpool(a_1)" in text and "g_2 = globalavgpool(m_2)" in text
+    assert bp.LeakyReLU in HIDDEN_ACTIVATIONS and bp.GELU in HIDDEN_ACTIVATIONS
