@@ -190,3 +190,129 @@ def test_a_network_of_the_new_components_checks_saves_loads_trains_and_explains(
     assert "LeakyReLU'(z_2) = [z_2 > 0] + 0.1 [z_2 <= 0]" in text
     assert "m_1 = avgpool(a_1)" in text and "g_2 = globalavgpool(m_2)" in text
     assert bp.LeakyReLU in HIDDEN_ACTIVATIONS and bp.GELU in HIDDEN_ACTIVATIONS
+
+
+# --- LayerNorm --------------------------------------------------------------------------------------
+
+
+def test_layer_norm_by_hand():
+    layer = bp.LayerNorm(4, eps=1e-5, dtype=F64)
+    x = np.array([[1.0, 2.0, 3.0, 6.0]])
+    mean, std = 3.0, math.sqrt((4 + 1 + 0 + 9) / 4 + 1e-5)
+    np.testing.assert_allclose(layer(x), (x - mean) / std, rtol=1e-15)
+    # a gradient along the normalised output is taken out but for eps's share: x_hat eps / ((var + eps) s)
+    x_hat = (x - mean) / std
+    np.testing.assert_allclose(layer.backward(x_hat), x_hat * 1e-5 / (std**2 * std), rtol=1e-6)
+    np.testing.assert_allclose(layer.backward(np.ones_like(x)), 0, atol=1e-15)  # nor does a shift
+    assert str(bp.LayerNorm((3, 5))) == "LayerNorm(3, 5)" and bp.LayerNorm(3).params["weight"].dtype == np.float32
+
+
+@pytest.mark.parametrize(("shape", "normalized"), [((4, 7), 7), ((3, 5, 4, 6), (4, 6)), ((1, 10), 10)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_matches_finite_differences_and_pytorch(shape, normalized, affine):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape) * 3 + 1
+    layer = bp.LayerNorm(normalized, elementwise_affine=affine, dtype=F64)
+    for array in layer.params.values():
+        array[...] = rng.standard_normal(array.shape)
+    assert bp.gradcheck(layer, x, rng=rng).passed
+    torch = pytest.importorskip("torch")
+    y = layer(x)
+    gy = rng.standard_normal(y.shape)
+    gx = layer.backward(gy)
+    xt = torch.tensor(x, requires_grad=True)
+    weight = bias = None
+    if affine:
+        weight = torch.tensor(layer.params["weight"], requires_grad=True)
+        bias = torch.tensor(layer.params["bias"], requires_grad=True)
+    yt = torch.nn.functional.layer_norm(xt, layer.normalized_shape, weight, bias, 1e-5)
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if affine:
+        np.testing.assert_allclose(layer.grads["weight"], weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["bias"], bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_refuses_bad_arguments_and_shapes():
+    with pytest.raises(ValueError, match=r"^LayerNorm: normalized_shape must be a positive integer or a sequence of them, got \(4, 0\)$"):
+        bp.LayerNorm((4, 0))
+    with pytest.raises(ValueError, match=r"^LayerNorm: eps must be a positive number, got 0$"):
+        bp.LayerNorm(4, eps=0)
+    with pytest.raises(ValueError, match=r"LayerNorm\(4\): expected input of shape \(N, \.\.\., 4\), got \(2, 5\)"):
+        bp.LayerNorm(4)(np.zeros((2, 5), np.float32))
+
+
+# --- Residual ------------------------------------------------------------------------------------------
+
+
+def residual_network(dtype=F64):
+    block = bp.Sequential(
+        bp.Conv2d(4, 8, 3, stride=2, padding=1, dtype=dtype, rng=0), bp.LayerNorm((8, 3, 3), dtype=dtype),
+        bp.ReLU(), bp.Conv2d(8, 8, 3, padding=1, dtype=dtype, rng=1),
+    )
+    return bp.Sequential(
+        bp.Conv2d(1, 4, 3, padding=1, dtype=dtype, rng=3), bp.ReLU(),
+        bp.Residual(bp.Sequential(bp.Conv2d(4, 4, 3, padding=1, dtype=dtype, rng=4), bp.GELU())),
+        bp.Residual(block, shortcut=bp.Conv2d(4, 8, 1, stride=2, dtype=dtype, rng=2)),
+        bp.GlobalAvgPool2d(), bp.Linear(8, 3, dtype=dtype, rng=5),
+    )
+
+
+def test_residual_by_hand():
+    layer = bp.Linear(2, 2, bias=False, dtype=F64, rng=0)
+    layer.params["weight"][...] = [[1.0, 2.0], [3.0, 4.0]]
+    residual = bp.Residual(layer)
+    x = np.array([[1.0, -1.0]])
+    np.testing.assert_array_equal(residual(x), x + x @ layer.weight.T)  # [[1 - 1, -1 - 1]]
+    gy = np.array([[1.0, 0.5]])
+    np.testing.assert_array_equal(residual.backward(gy), gy + gy @ layer.weight)  # the identity's I, plus W^T
+    np.testing.assert_array_equal(residual.grads["block.weight"], gy.T @ x)
+    assert list(residual.params) == ["block.weight"] and residual.params["block.weight"] is layer.weight
+
+
+def test_a_residual_network_checks_saves_loads_copies_and_trains(tmp_path):
+    import pickle
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 1, 6, 6))
+    y = rng.integers(0, 3, 3)
+    model = residual_network()
+    assert bp.gradcheck(model, x, y, loss=bp.SoftmaxCrossEntropy(), rng=rng).passed
+    assert "3.block.1.weight" in model.params and "3.shortcut.weight" in model.params
+    bp.save(model, tmp_path / "resnet.safetensors")
+    loaded = bp.load(tmp_path / "resnet.safetensors")
+    assert str(loaded) == str(model)
+    np.testing.assert_array_equal(bp.predict(loaded, x), bp.predict(model, x))
+    optimizer = bp.SGD(model, 0.05, momentum=0.9)
+    twin, twin_optimizer = pickle.loads(pickle.dumps((model, optimizer)))
+    runs = [bp.fit(m, bp.SoftmaxCrossEntropy(), o, x, y, epochs=4, batch_size=None, progress=False)["loss"]
+            for m, o in ((model, optimizer), (twin, twin_optimizer))]
+    assert runs[0] == runs[1] and runs[0][-1] < runs[0][0]
+    for name, array in model.params.items():
+        np.testing.assert_array_equal(twin.params[name], array)  # the copy's optimiser moved the copy's arrays
+    with pytest.raises(ValueError, match=r"Residual\(Linear\(3 -> 4\)\): the block gives \(2, 4\), but the input gives \(2, 3\): a sum needs one shape; give the Residual a shortcut"):
+        bp.Residual(bp.Linear(3, 4, rng=0))(np.zeros((2, 3), np.float32))
+
+
+def test_a_residual_block_matches_pytorch_in_float64():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 4, 6, 5))
+    conv1, conv2 = bp.Conv2d(4, 8, 3, stride=2, padding=1, dtype=F64, rng=0), bp.Conv2d(8, 8, 3, padding=1, dtype=F64, rng=1)
+    projection = bp.Conv2d(4, 8, 1, stride=2, dtype=F64, rng=2)
+    residual = bp.Residual(bp.Sequential(conv1, bp.ReLU(), conv2), shortcut=projection)
+    y = residual(x)
+    gy = rng.standard_normal(y.shape)
+    gx = residual.backward(gy)
+    tensors = {name: torch.tensor(array, requires_grad=True) for name, array in residual.params.items()}
+    xt = torch.tensor(x, requires_grad=True)
+    f = torch.nn.functional
+    hidden = f.relu(f.conv2d(xt, tensors["block.0.weight"], tensors["block.0.bias"], stride=2, padding=1))
+    out = f.conv2d(hidden, tensors["block.2.weight"], tensors["block.2.bias"], padding=1)
+    out = out + f.conv2d(xt, tensors["shortcut.weight"], tensors["shortcut.bias"], stride=2)
+    out.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for name, tensor in tensors.items():
+        np.testing.assert_allclose(residual.grads[name], tensor.grad.numpy(), rtol=1e-10, atol=1e-12)

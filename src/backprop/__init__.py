@@ -19,6 +19,7 @@ from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
+from .layers.layer_norm import LayerNorm
 from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
@@ -33,6 +34,7 @@ from .losses import (
 )
 from .model import Sequential
 from .optim import SGD, Adam, CosineLR, StepLR
+from .residual import Residual
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
 
@@ -63,6 +65,7 @@ __all__ = [
     "GradcheckResult",
     "History",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
@@ -70,6 +73,7 @@ __all__ = [
     "MaxPool2d",
     "PoissonNLLLoss",
     "ReLU",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "SigmoidBinaryCrossEntropy",

@@ -38,10 +38,12 @@ from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
+from .layers.layer_norm import LayerNorm
 from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
 from .model import Sequential
+from .residual import Residual
 
 FORMAT = MODEL.name
 FORMAT_VERSION = MODEL.version
@@ -65,6 +67,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         GlobalAvgPool2d,
         LeakyReLU,
         GELU,
+        LayerNorm,
+        Residual,
         Flatten,
     )
 }
@@ -180,6 +184,10 @@ def _check_savable(layer: Layer, where: str) -> None:
     if isinstance(layer, Sequential):
         for index, inner in enumerate(layer.layers):
             _check_savable(inner, f"{where}[{index}]")
+    if isinstance(layer, Residual):
+        _check_savable(layer.block, f"{where}.block")
+        if layer.shortcut is not None:
+            _check_savable(layer.shortcut, f"{where}.shortcut")
 
 
 def _dump_user_metadata(metadata: Mapping[str, Any] | None) -> str:
@@ -230,6 +238,14 @@ def _build(spec: Any, where: str, depth: int) -> Layer:
         if set(config) != {"layers"} or not isinstance(layers, list):
             raise _ContentError(f'{where}: the config of Sequential must be {{"layers": [...]}}')
         return Sequential(*(_build(item, f"{where}.layers[{i}]", depth + 1) for i, item in enumerate(layers)))
+    if cls is Residual:
+        if set(config) != {"block", "shortcut"} or config["block"] is None:
+            raise _ContentError(
+                f'{where}: the config of Residual must be {{"block": {{...}}, "shortcut": ...}}'
+            )
+        block = _build(config["block"], f"{where}.block", depth + 1)
+        shortcut = config["shortcut"]
+        return Residual(block, None if shortcut is None else _build(shortcut, f"{where}.shortcut", depth + 1))
     try:
         return cls(**config)
     except (TypeError, ValueError, OverflowError, MemoryError) as error:
