@@ -202,7 +202,7 @@ def test_layer_norm_by_hand():
     np.testing.assert_allclose(layer(x), (x - mean) / std, rtol=1e-15)
     # a gradient along the normalised output is taken out but for eps's share: x_hat eps / ((var + eps) s)
     x_hat = (x - mean) / std
-    np.testing.assert_allclose(layer.backward(x_hat), x_hat * 1e-5 / (std**2 * std), rtol=1e-6)
+    np.testing.assert_allclose(layer.backward(x_hat), x_hat * 1e-5 / (std**2 * std), rtol=1e-6, atol=1e-15)
     np.testing.assert_allclose(layer.backward(np.ones_like(x)), 0, atol=1e-15)  # nor does a shift
     assert str(bp.LayerNorm((3, 5))) == "LayerNorm(3, 5)" and bp.LayerNorm(3).params["weight"].dtype == np.float32
 
