@@ -44,8 +44,12 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     yield "Linear", bp.Linear(6, 5, dtype=f64, rng=rng), vectors, None, None
     yield "Linear, batch 1", bp.Linear(6, 5, dtype=f64, rng=rng), vectors[:1], None, None
     yield "Linear, no bias", bp.Linear(6, 5, bias=False, dtype=f64, rng=rng), vectors, None, None
-    for activation in (bp.ReLU(), bp.Sigmoid(), bp.Tanh(), bp.Softmax()):
+    for activation in (bp.ReLU(), bp.Sigmoid(), bp.Tanh(), bp.Softmax(), bp.GELU()):
         yield type(activation).__name__, activation, vectors, None, None
+    yield "GELU, tanh form", bp.GELU("tanh"), vectors, None, None
+    # Away from 0, where LeakyReLU's slope jumps and a finite difference would straddle the kink.
+    yield "LeakyReLU(0.1)", bp.LeakyReLU(0.1), vectors + np.sign(vectors) * 0.05, None, None
+    yield "LayerNorm(6)", _randomised(bp.LayerNorm(6, dtype=f64), rng), vectors, None, None
     yield "Dropout(0.5), training", bp.Dropout(0.5, rng=rng), vectors, None, None
     images = rng.standard_normal((2, 3, 7, 6))
     convolutions = [
@@ -59,7 +63,16 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     distinct = rng.permutation(images.size).reshape(images.shape) / images.size
     yield "MaxPool2d(2), stride 2", bp.MaxPool2d(2), distinct, None, None
     yield "MaxPool2d(3, stride=2), overlapping", bp.MaxPool2d(3, stride=2), distinct, None, None
+    yield "AvgPool2d(3, stride=2, padding=1)", bp.AvgPool2d(3, stride=2, padding=1), images, None, None
+    yield "GlobalAvgPool2d", bp.GlobalAvgPool2d(), images, None, None
+    yield "LayerNorm((7, 6))", _randomised(bp.LayerNorm((7, 6), dtype=f64), rng), images, None, None
     yield "Flatten", bp.Flatten(), images, None, None
+    block = bp.Sequential(
+        bp.Conv2d(3, 4, 3, stride=2, padding=1, dtype=f64, rng=rng), bp.GELU(),
+        bp.Conv2d(4, 4, 3, padding=1, dtype=f64, rng=rng),
+    )
+    projection = bp.Conv2d(3, 4, 1, stride=2, dtype=f64, rng=rng)
+    yield "Residual, projection shortcut", bp.Residual(block, shortcut=projection), images, None, None
     logits = rng.standard_normal((4, 5))
     yield "SoftmaxCrossEntropy, labels", bp.SoftmaxCrossEntropy(), logits, labels, None
     soft_targets = rng.dirichlet(np.ones(5), size=4)
@@ -67,6 +80,8 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     yield "CrossEntropy", bp.CrossEntropy(), probabilities, labels, None
     yield "BinaryCrossEntropy", bp.BinaryCrossEntropy(), probabilities, rng.uniform(size=(4, 5)), None
     yield "MSELoss", bp.MSELoss(), vectors, rng.standard_normal((4, 6)), None
+    yield "SigmoidBinaryCrossEntropy", bp.SigmoidBinaryCrossEntropy(), logits, rng.uniform(size=(4, 5)), None
+    yield "PoissonNLLLoss", bp.PoissonNLLLoss(), logits, rng.poisson(1.5, size=(4, 5)).astype(f64), None
     mlp = bp.Sequential(
         bp.Linear(6, 8, dtype=f64, rng=rng), bp.ReLU(), bp.Linear(8, 8, dtype=f64, rng=rng),
         bp.Sigmoid(), bp.Linear(8, 5, dtype=f64, rng=rng),
@@ -77,6 +92,13 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
         bp.Linear(4 * 3 * 3, 5, dtype=f64, rng=rng),
     )
     yield "CNN + SoftmaxCrossEntropy", cnn, images[:, :, :6, :6], labels[:2], bp.SoftmaxCrossEntropy()
+
+
+def _randomised(layer: bp.Layer, rng: np.random.Generator) -> bp.Layer:
+    """``layer`` with random parameters: LayerNorm's start (gamma 1, beta 0) would hide a wrong gamma."""
+    for array in layer.params.values():
+        array[...] = rng.standard_normal(array.shape)
+    return layer
 
 
 def run(args: argparse.Namespace) -> int:
