@@ -49,3 +49,17 @@ def test_the_sigmoid_example_model_is_bit_identical_to_the_hand_built_one(hidden
     assert_same_model(sigmoid.build(64, hidden, 10, dtype, 3), hand_built(sizes, bp.Sigmoid, dtype, np.random.default_rng(3)))
     generator, again = np.random.default_rng(5), np.random.default_rng(5)
     assert_same_model(sigmoid.build(64, hidden, 10, dtype, generator), hand_built(sizes, bp.Sigmoid, dtype, again))
+
+
+def test_lenet5_has_lecuns_shapes_and_refuses_small_images():
+    model = bp.architectures.build("lenet5", (1, 28, 28), 10, rng=0)
+    assert str(model) == (
+        "Sequential(Conv2d(1 -> 6, kernel 5x5, stride 1, padding 2), Tanh(), AvgPool2d(kernel 2x2, stride 2),"
+        " Conv2d(6 -> 16, kernel 5x5, stride 1, padding 0), Tanh(), AvgPool2d(kernel 2x2, stride 2), Flatten(),"
+        " Linear(400 -> 120), Tanh(), Linear(120 -> 84), Tanh(), Linear(84 -> 10))"
+    )
+    assert sum(p.size for p in model.params.values()) == 61_706  # LeNet-5's count with 10 outputs
+    assert model(np.zeros((2, 1, 28, 28), np.float32)).shape == (2, 10)
+    assert "ReLU" in str(bp.architectures.build("lenet5", (3, 32, 32), 4, activation="relu", rng=0))
+    with pytest.raises(ValueError, match=r"the lenet5 model needs images \(C, H, W\) with H, W >= 12, got samples of shape \(1, 8, 8\)"):
+        bp.architectures.build("lenet5", (1, 8, 8), 10)

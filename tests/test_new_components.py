@@ -316,3 +316,39 @@ def test_a_residual_block_matches_pytorch_in_float64():
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     for name, tensor in tensors.items():
         np.testing.assert_allclose(residual.grads[name], tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --- MaxPool2d's padding ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "hw"), [(3, 2, 1, (7, 6)), (2, 2, 1, (5, 5)), ((3, 2), 1, (1, 1), (4, 5))])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels-last"])
+def test_padded_maxpool_matches_finite_differences_and_pytorch(kernel, stride, padding, hw, channels_last):
+    rng = np.random.default_rng(9)
+    x = rng.permutation(2 * 3 * hw[0] * hw[1]).reshape(2, 3, *hw) / 100.0  # distinct: no ties
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    pool = bp.MaxPool2d(kernel, stride, padding)
+    assert bp.gradcheck(pool, x, rng=rng).passed
+    torch = pytest.importorskip("torch")
+    y = pool(x)
+    gy = rng.standard_normal(y.shape)
+    gx = pool.backward(gy)
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(xt, kernel, stride, padding)
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_padded_maxpool_saves_refuses_too_much_padding_and_is_not_fused(tmp_path):
+    model = bp.Sequential(bp.Conv2d(1, 2, 3, padding=1, dtype=F64, rng=0), bp.ReLU(), bp.MaxPool2d(3, 2, 1))
+    assert len(model.steps) == 3  # the fused Conv2d-ReLU-MaxPool2d block takes unpadded pools only
+    x = np.random.default_rng(10).standard_normal((2, 1, 5, 5))
+    bp.save(model, tmp_path / "m.safetensors")
+    loaded = bp.load(tmp_path / "m.safetensors")
+    assert str(loaded[2]) == "MaxPool2d(kernel 3x3, stride 2, padding 1)"
+    np.testing.assert_array_equal(bp.predict(loaded, x), bp.predict(model, x))
+    assert bp.MaxPool2d(2).config() == {"kernel_size": 2, "stride": 2}  # files of unpadded pools unchanged
+    with pytest.raises(ValueError, match=r"^MaxPool2d: padding must be at most half the window \(2, 2\), got \(2, 2\)$"):
+        bp.MaxPool2d(2, padding=2)

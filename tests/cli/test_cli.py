@@ -184,3 +184,15 @@ def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
     assert "the model expects samples of shape (1, 8, 8)" in cli_user_error(
         "evaluate", out, "--dataset", f"csv:{tmp_path / 't.csv'}"
     )
+
+
+@needs_shared_mnist
+def test_lenet5_trains_on_real_mnist_and_refuses_the_8x8_digits(tmp_path):
+    cli_ok("train", "--model", "lenet5", "--dataset", "mnist", "--data-dir", SHARED_MNIST, "--epochs", "2",
+           "--out", tmp_path / "run", "--quiet", "--no-plots")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.9
+    model = bp.load(tmp_path / "run" / "model.safetensors")
+    assert [type(layer).__name__ for layer in model][:3] == ["Conv2d", "Tanh", "AvgPool2d"]
+    message = cli_user_error("train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1")
+    assert "the lenet5 model needs images (C, H, W) with H, W >= 12, got samples of shape (1, 8, 8)" in message

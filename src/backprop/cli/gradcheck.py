@@ -63,6 +63,7 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     distinct = rng.permutation(images.size).reshape(images.shape) / images.size
     yield "MaxPool2d(2), stride 2", bp.MaxPool2d(2), distinct, None, None
     yield "MaxPool2d(3, stride=2), overlapping", bp.MaxPool2d(3, stride=2), distinct, None, None
+    yield "MaxPool2d(3, stride=2, padding=1)", bp.MaxPool2d(3, stride=2, padding=1), distinct, None, None
     yield "AvgPool2d(3, stride=2, padding=1)", bp.AvgPool2d(3, stride=2, padding=1), images, None, None
     yield "GlobalAvgPool2d", bp.GlobalAvgPool2d(), images, None, None
     yield "LayerNorm((7, 6))", _randomised(bp.LayerNorm((7, 6), dtype=f64), rng), images, None, None

@@ -108,7 +108,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--activation",
         choices=tuple(architectures.ACTIVATIONS),
-        help="hidden activation of the mlp (default relu)",
+        help="hidden activation of the mlp (default relu) and of lenet5 (default tanh)",
     )
 
 
@@ -274,9 +274,9 @@ def _load_data(args: argparse.Namespace, resuming: bool) -> data.Dataset:
 
 def _build(args: argparse.Namespace, dataset: data.Dataset) -> tuple[bp.Layer, Setup]:
     """The network of ``--model`` for the data, and its loss, optimiser and schedule (``setup``)."""
-    if args.model == "cnn" and len(dataset.input_shape) != 3:
+    if args.model in ("cnn", "lenet5") and len(dataset.input_shape) != 3:
         raise UserError(
-            f"--model cnn needs images; {args.dataset} has samples of shape {dataset.input_shape}"
+            f"--model {args.model} needs images; {args.dataset} has samples of shape {dataset.input_shape}"
         )
     try:
         model = architectures.build(

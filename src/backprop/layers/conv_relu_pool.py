@@ -63,9 +63,16 @@ class ConvReLUPool:
 
     @staticmethod
     def matches(layers: tuple[Layer, ...]) -> bool:
-        """Whether ``layers`` are a ``Conv2d``, a ``ReLU`` and a ``MaxPool2d``, in that order."""
+        """Whether ``layers`` are a ``Conv2d``, a ``ReLU`` and an unpadded ``MaxPool2d``, in that order.
+
+        (A padded pool's ``-inf`` border would not survive the bias and ReLU taken after it.)
+        """
         kinds = (Conv2d, ReLU, MaxPool2d)
-        return len(layers) == 3 and all(type(layer) is kind for layer, kind in zip(layers, kinds))
+        return (
+            len(layers) == 3
+            and all(type(layer) is kind for layer, kind in zip(layers, kinds))
+            and not any(layers[2].padding)
+        )
 
     @property
     def params(self) -> dict[str, np.ndarray]:

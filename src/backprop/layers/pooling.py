@@ -1,9 +1,10 @@
 """2D max pooling: each output pixel is the largest input in its window; the gradient goes there.
 
 Notation as in ``conv.py``: ``h_K x w_K`` the window, ``s_Y, s_X`` the strides (by default the
-window size), no padding, and the output size (floor, as PyTorch)::
+window size), ``p_H, p_W`` the padding (default none; it holds ``-inf``, which no maximum takes,
+as PyTorch's implicit padding), and the output size (floor, as PyTorch)::
 
-    h_O = floor((h_I - h_K) / s_Y) + 1        w_O = floor((w_I - w_K) / s_X) + 1
+    h_O = floor((h_I + 2 p_H - h_K) / s_Y) + 1        w_O likewise
 
 Rows and columns that no window reaches (``h_I - h_K`` not a multiple of ``s_Y``) are dropped
 by the forward and get zero gradient.
@@ -84,39 +85,53 @@ def maxpool2d_backward(
 
 
 def check_pool_input(pool: MaxPool2d, x: np.ndarray) -> None:
-    """Check ``x`` for ``pool``: ``(N, C, H, W)`` floats with a map no smaller than the window."""
+    """Check ``x`` for ``pool``: ``(N, C, H, W)`` floats with a (padded) map no smaller than the window."""
     pool.check_input(x, 4, "(N, C, H, W)")
-    (kh, kw), (h, w) = pool.kernel_size, x.shape[2:]
-    if h < kh or w < kw:
-        raise ValueError(f"{pool}: input of size {h}x{w} is smaller than the window {kh}x{kw}")
+    (kh, kw), (ph, pw), (h, w) = pool.kernel_size, pool.padding, x.shape[2:]
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        padded = f" (padded by {ph}x{pw})" if ph or pw else ""
+        raise ValueError(f"{pool}: input of size {h}x{w}{padded} is smaller than the window {kh}x{kw}")
 
 
 class MaxPool2d(Layer):
-    """2D max pooling over ``(N, C, H, W)`` images, no padding, floor output size as PyTorch.
+    """2D max pooling over ``(N, C, H, W)`` images, floor output size as PyTorch.
 
-    Forward:  ``y[b,c,i,j] = max_{0 <= i' < h_K, 0 <= j' < w_K} x[b,c, s_Y i + i', s_X j + j']``
+    Forward:  ``y[b,c,i,j] = max_{0 <= i' < h_K, 0 <= j' < w_K} x_pad[b,c, s_Y i + i', s_X j + j']``
     Backward: ``dL/dx[b,c,u,v] = sum of dL/dy[b,c,i,j]`` over the windows ``(i, j)`` whose
     maximum is ``x[b,c,u,v]``; 0 for inputs that are no window's maximum.
 
-    Output size ``h_O = (h_I - h_K) // s_Y + 1`` (likewise ``w_O``). On ties the gradient goes to
-    one input only, the window's first maximum in row-major order (as ``np.argmax``). Forward
-    keeps that position per window. ``kernel_size`` and ``stride`` (default: ``kernel_size``)
-    are positive ints or ``(h, w)`` pairs. No parameters: float32 and float64 inputs both work.
+    ``x_pad`` is x with ``padding`` cells of ``-inf`` on each side (none by default): no window's
+    maximum is one of them, so they get no gradient. Output size ``h_O = (h_I + 2 p_H - h_K) //
+    s_Y + 1`` (likewise ``w_O``). On ties the gradient goes to one input only, the window's
+    first maximum in row-major order (as ``np.argmax``). Forward keeps that position per window.
+    ``kernel_size``, ``stride`` (default: ``kernel_size``) and ``padding`` (at most half the
+    window, as PyTorch) are ints or ``(h, w)`` pairs. No parameters: float32 and float64 work.
     """
 
     def __init__(
-        self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
         self.kernel_size = as_pair(kernel_size, "kernel_size", "MaxPool2d")
         self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", "MaxPool2d")
+        self.padding = as_pair(padding, "padding", "MaxPool2d", minimum=0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
+            raise ValueError(
+                f"MaxPool2d: padding must be at most half the window {self.kernel_size}, got {self.padding}"
+            )
         self._argmax: np.ndarray | None = None
         self._x_shape: tuple[int, ...] = ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_pool_input(self, x)
-        y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
         self._x_shape = x.shape
+        ph, pw = self.padding
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
         return y
 
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -124,11 +139,18 @@ class MaxPool2d(Layer):
         self._check_grad(gy, None if argmax is None else argmax.shape)
         if not input_grad:
             return None
-        return maxpool2d_backward(gy, argmax, self._x_shape, self.kernel_size, self.stride)
+        (ph, pw), (n, c, h, w) = self.padding, self._x_shape
+        padded_shape = (n, c, h + 2 * ph, w + 2 * pw)
+        gx = maxpool2d_backward(gy, argmax, padded_shape, self.kernel_size, self.stride)
+        return gx[:, :, ph : ph + h, pw : pw + w] if ph or pw else gx
 
     def config(self) -> dict[str, Any]:
-        return {"kernel_size": pair_config(self.kernel_size), "stride": pair_config(self.stride)}
+        config = {"kernel_size": pair_config(self.kernel_size), "stride": pair_config(self.stride)}
+        if any(self.padding):
+            config["padding"] = pair_config(self.padding)
+        return config
 
     def __str__(self) -> str:
         kh, kw = self.kernel_size
-        return f"MaxPool2d(kernel {kh}x{kw}, stride {describe_pair(self.stride)})"
+        padding = f", padding {describe_pair(self.padding)}" if any(self.padding) else ""
+        return f"MaxPool2d(kernel {kh}x{kw}, stride {describe_pair(self.stride)}{padding})"
