@@ -27,6 +27,15 @@ def case_data(name: str) -> dict[str, Any]:
         y = rng.integers(0, 3, size=13)
         model = architectures.build("cnn", (1, 6, 6), 3, (6,), None, np.float64, 3)
         settings = {"epochs": 2, "batch_size": 5}
+    elif name == "batchnorm-first":
+        # BatchNorm on the data itself, in batches of 8 (4 + 4 per rank; the last 4 is 2 + 2).
+        x = rng.normal(loc=3.0, scale=2.0, size=(36, 5))
+        y = rng.integers(0, 3, size=36)
+        model = bp.Sequential(
+            bp.BatchNorm1d(5, dtype=np.float64), bp.Linear(5, 8, dtype=np.float64, rng=3), bp.ReLU(),
+            bp.Linear(8, 3, dtype=np.float64, rng=4),
+        )
+        settings = {"epochs": 3, "batch_size": 8}
     else:
         # 36 samples in batches of 7 (or 8): the last batch of 1 leaves rank 1 without a sample.
         x = rng.normal(size=(36, 5))
@@ -51,11 +60,14 @@ def case_data(name: str) -> dict[str, Any]:
 
 
 #: case name -> the weighting of the shard gradients
-CASES = {"mlp-even": "samples", "mlp-odd": "samples", "cnn-odd": "samples", "mlp-odd-ranks": "ranks"}
+CASES = {
+    "mlp-even": "samples", "mlp-odd": "samples", "cnn-odd": "samples", "mlp-odd-ranks": "ranks",
+    "batchnorm-first": "samples",
+}
 
 
 def train(name: str, distributed: Any = None) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
-    """Train case ``name``; the final parameters and the history lists."""
+    """Train case ``name``; the final parameters (and buffers, as ``buffer/<name>``) and the history lists."""
     setup = case_data(name)
     model = setup.pop("model")
     history = bp.fit(
@@ -67,7 +79,8 @@ def train(name: str, distributed: Any = None) -> tuple[dict[str, np.ndarray], di
         distributed=distributed,
         **setup,
     )
-    return model.state_dict(), {key: values for key, values in history.items() if values}
+    buffers = {f"buffer/{key}": value.copy() for key, value in model.buffers.items()}
+    return model.state_dict() | buffers, {key: values for key, values in history.items() if values}
 
 
 def main(out: Path, names: list[str]) -> None:

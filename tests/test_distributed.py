@@ -74,6 +74,25 @@ def test_two_ranks_match_one_process(distributed_runs: Path, case: str) -> None:
         np.testing.assert_allclose(saved[f"history/{key}"], values, rtol=1e-6)
 
 
+def test_batchnorm_running_statistics_are_averaged_and_its_training_statistics_are_the_shards(
+    distributed_runs: Path,
+) -> None:
+    """What data-parallel BatchNorm does (docs/distributed.md): each rank normalises its shard by
+    the shard's own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm, and the
+    running statistics leave each step's all-reduce as the shard-size-weighted average. On the
+    data itself the running mean is then the one-process run's to rounding (the mean of the shard
+    means is the batch's mean); the running variance is the average of the shards' unbiased
+    variances (without the spread between the shard means, each corrected by its own size n/(n-1)),
+    measurably not the batch's; and the weights differ measurably from one process's."""
+    weights, _ = distributed_fit.train("batchnorm-first")
+    rank0, rank1 = _rank(distributed_runs, "batchnorm-first", 0), _rank(distributed_runs, "batchnorm-first", 1)
+    for name in rank0:
+        assert np.array_equal(rank0[name], rank1[name]), name  # one model, every buffer included
+    np.testing.assert_allclose(rank0["buffer/0.running_mean"], weights["buffer/0.running_mean"], rtol=1e-12)
+    assert _max_relative(rank0["buffer/0.running_var"], weights["buffer/0.running_var"]) > 1e-3
+    assert _max_relative(rank0["1.weight"], weights["1.weight"]) > 1e-4
+
+
 def test_unweighted_average_of_shards_is_measurably_wrong(distributed_runs: Path) -> None:
     """The negative control: 1/P per shard instead of n_r/B, on batches 2 does not divide."""
     weights, _ = distributed_fit.train("mlp-odd")

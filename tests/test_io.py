@@ -322,7 +322,7 @@ def architecture_with_first(spec):
         ("[1, 2]", r"the architecture must be a JSON object, got \[1, 2\]"),
         (
             architecture_with_first({"type": "os.system", "config": {"command": "touch pwned"}}),
-            r"architecture.layers\[0\]: unknown layer type 'os.system'; this backprop builds AvgPool2d, Conv2d, Dropout",
+            r"architecture.layers\[0\]: unknown layer type 'os.system'; this backprop builds AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout",
         ),
         (
             architecture_with_first({"type": "__import__", "config": {"name": "os"}}),
@@ -411,7 +411,7 @@ def tensors_of(path):
         (lambda t: t.pop("4.bias"), r"tensor '4\.bias' is missing \(expected float32 of shape \(4,\)\)"),
         (
             lambda t: t.update({"9.weight": np.zeros((2, 2), np.float32)}),
-            r"unexpected tensor '9\.weight' of shape \(2, 2\): the architecture has no such parameter",
+            r"unexpected tensor '9\.weight' of shape \(2, 2\): the architecture has no such parameter or buffer",
         ),
         (
             lambda t: t.update({"0.weight": np.zeros((5, 8), np.float32)}),

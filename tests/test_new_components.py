@@ -352,3 +352,144 @@ def test_padded_maxpool_saves_refuses_too_much_padding_and_is_not_fused(tmp_path
     assert bp.MaxPool2d(2).config() == {"kernel_size": 2, "stride": 2}  # files of unpadded pools unchanged
     with pytest.raises(ValueError, match=r"^MaxPool2d: padding must be at most half the window \(2, 2\), got \(2, 2\)$"):
         bp.MaxPool2d(2, padding=2)
+
+
+# --- BatchNorm1d and BatchNorm2d -----------------------------------------------------------------------
+
+
+def randomised(layer, rng):
+    for array in layer.params.values():
+        array[...] = rng.standard_normal(array.shape)
+    return layer
+
+
+def test_batch_norm_by_hand():
+    layer = bp.BatchNorm1d(2, momentum=0.5, dtype=F64)
+    x = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 16.0]])
+    mean, var = np.array([3.0, 12.0]), np.array([8 / 3, 8.0])
+    np.testing.assert_allclose(layer(x), (x - mean) / np.sqrt(var + 1e-5), rtol=1e-14)
+    np.testing.assert_allclose(layer.buffers["running_mean"], 0.5 * mean, rtol=1e-15)
+    np.testing.assert_allclose(layer.buffers["running_var"], 0.5 + 0.5 * var * 3 / 2, rtol=1e-15)  # unbiased
+    assert layer.num_batches_tracked == 1
+    layer.eval()
+    np.testing.assert_allclose(layer(x), (x - 0.5 * mean) / np.sqrt(0.5 + 0.75 * var + 1e-5), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(2\): expected more than 1 value per channel in training, got input of shape \(1, 2\)"):
+        layer.train()(x[:1])
+    assert layer.eval()(x[:1]).shape == (1, 2)  # a single sample is fine with the running statistics
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [(lambda: bp.BatchNorm1d(5, dtype=F64), (8, 5)), (lambda: bp.BatchNorm1d(5, dtype=F64), (6, 5, 7)),
+     (lambda: bp.BatchNorm2d(5, dtype=F64), (4, 5, 6, 3)), (lambda: bp.BatchNorm2d(5, affine=False, dtype=F64), (2, 5, 3, 3))],
+    ids=["1d", "1d-sequence", "2d", "2d-no-affine"],
+)
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batch_norm_matches_finite_differences(make, shape, mode):
+    rng = np.random.default_rng(11)
+    layer = randomised(make(), rng)
+    x = rng.standard_normal(shape) * 2 + 1
+    layer(x)  # running statistics away from the start's 0 and 1
+    if mode == "eval":
+        layer.eval()
+    assert bp.gradcheck(layer, x, rng=rng).passed
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "shape", "channels_last", "momentum"),
+    [
+        (bp.BatchNorm1d, "BatchNorm1d", (8, 5), False, 0.1),
+        (bp.BatchNorm1d, "BatchNorm1d", (6, 5, 7), False, 0.3),
+        (bp.BatchNorm2d, "BatchNorm2d", (4, 5, 6, 3), False, 0.1),
+        (bp.BatchNorm2d, "BatchNorm2d", (4, 5, 6, 3), True, 0.1),
+        (bp.BatchNorm2d, "BatchNorm2d", (2, 5, 1, 1), False, None),
+    ],
+    ids=["1d", "1d-sequence", "2d", "2d-channels-last", "2d-cumulative"],
+)
+def test_batch_norm_matches_pytorch_in_both_modes_and_its_running_statistics(ours, theirs, shape, channels_last, momentum):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    layer = randomised(ours(5, momentum=momentum, dtype=F64), rng)
+    reference = getattr(torch.nn, theirs)(5, momentum=momentum).double()
+    reference.weight.data = torch.tensor(layer.params["weight"].copy())
+    reference.bias.data = torch.tensor(layer.params["bias"].copy())
+    for mode in ("train", "train", "train", "eval"):
+        layer.train(mode == "train")
+        reference.train(mode == "train")
+        x = rng.standard_normal(shape) * 2 + 1
+        if channels_last:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        y = layer(x)
+        gy = rng.standard_normal(y.shape)
+        gx = layer.backward(gy)
+        xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+        reference.zero_grad()
+        yt = reference(xt)
+        yt.backward(torch.tensor(gy))
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["weight"], reference.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["bias"], reference.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.buffers["running_mean"], reference.running_mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(layer.buffers["running_var"], reference.running_var.numpy(), rtol=1e-12)
+    assert layer.num_batches_tracked == int(reference.num_batches_tracked) == 3
+
+
+def bn_network():
+    return bp.Sequential(
+        bp.Conv2d(1, 4, 3, padding=1, dtype=F64, rng=0), bp.BatchNorm2d(4, dtype=F64), bp.ReLU(),
+        bp.Residual(bp.Sequential(bp.Conv2d(4, 4, 3, padding=1, dtype=F64, rng=1), bp.BatchNorm2d(4, dtype=F64))),
+        bp.GlobalAvgPool2d(), bp.Linear(4, 3, dtype=F64, rng=2),
+    )
+
+
+def test_batch_norm_state_goes_into_model_files_and_checkpoints_and_resume_is_bit_identical(tmp_path):
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((12, 1, 6, 6)), rng.integers(0, 3, 12)
+
+    class CrashError(Exception):
+        pass
+
+    def run(crash_after=None, **checkpointing):
+        model = bn_network()
+        optimizer = bp.SGD(model, 0.05, momentum=0.9)
+
+        def crash(state):
+            if crash_after is not None and state.epoch == crash_after:
+                raise CrashError
+
+        bp.fit(model, bp.SoftmaxCrossEntropy(), optimizer, x, y, epochs=4, batch_size=4, seed=1,
+               progress=False, callbacks=[crash], **checkpointing)
+        return model
+
+    straight = run()
+    assert set(straight.buffers) == {"1.running_mean", "1.running_var", "3.block.1.running_mean", "3.block.1.running_var"}
+    assert straight.buffers["1.running_mean"].any()  # the running statistics moved
+    with pytest.raises(CrashError):  # killed after epoch 2, its checkpoint written
+        run(crash_after=2, checkpoint=tmp_path / "ck.safetensors")
+    resumed = run(resume=tmp_path / "ck.safetensors")
+    for name in straight.params:
+        np.testing.assert_array_equal(resumed.params[name], straight.params[name])
+    for name in straight.buffers:
+        np.testing.assert_array_equal(resumed.buffers[name], straight.buffers[name])
+    assert resumed[1].num_batches_tracked == straight[1].num_batches_tracked == 12
+    bp.save(straight, tmp_path / "bn.safetensors")
+    loaded = bp.load(tmp_path / "bn.safetensors")
+    for name in straight.buffers:
+        np.testing.assert_array_equal(loaded.buffers[name], straight.buffers[name])
+    np.testing.assert_array_equal(bp.predict(loaded, x), bp.predict(straight, x))  # eval(): the running statistics
+    assert "BatchNorm2d" in bp.explain(bn_network(), bp.SoftmaxCrossEntropy(), x[:4], y[:4], apply=False)
+
+
+def test_batch_norm_refuses_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match=r"^BatchNorm2d: momentum must be a number in \[0, 1\] or None, got 2$"):
+        bp.BatchNorm2d(3, momentum=2)
+    with pytest.raises(ValueError, match=r"^BatchNorm1d: num_features must be a positive integer, got 0$"):
+        bp.BatchNorm1d(0)
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected 3 channels \(axis 1\), got input of shape \(2, 4, 5, 5\)"):
+        bp.BatchNorm2d(3)(np.zeros((2, 4, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input of shape \(N, C, H, W\), got \(2, 3\)"):
+        bp.BatchNorm2d(3)(np.zeros((2, 3), np.float32))
+    layer = bp.BatchNorm1d(3)
+    with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\), got \(4,\)"):
+        layer.load_extra_state({"running_mean": np.zeros(4), "running_var": np.ones(3), "num_batches_tracked": 0})

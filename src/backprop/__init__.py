@@ -17,6 +17,7 @@ from .io import load, save
 from .layers.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
+from .layers.batch_norm import BatchNorm1d, BatchNorm2d
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
 from .layers.layer_norm import LayerNorm
@@ -53,6 +54,8 @@ __all__ = [
     "SGD",
     "Adam",
     "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "BinaryCrossEntropy",
     "Conv2d",
     "CosineLR",

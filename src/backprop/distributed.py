@@ -93,6 +93,8 @@ class DataParallel:
         self.interrupted = False
         self._grads: list[np.ndarray] = []
         self._views: list[np.ndarray] = []
+        self._states: list[np.ndarray] = []
+        self._state_views: list[np.ndarray] = []
         self._buffer: np.ndarray | None = None
         #: seconds spent in the step's Allreduce, summed (the benchmark reads it)
         self.allreduce_seconds = 0.0
@@ -113,18 +115,24 @@ class DataParallel:
         The buffer has the parameters' dtype, so a float32 model sends float32.
         """
         grads = list(model.grads.values())
-        if self._buffer is not None and len(grads) == len(self._grads) and all(
-            a is b for a, b in zip(grads, self._grads)
+        states = list(getattr(model, "buffers", {}).values())
+        if (
+            self._buffer is not None
+            and len(grads) == len(self._grads)
+            and all(a is b for a, b in zip(grads, self._grads))
+            and len(states) == len(self._states)
+            and all(a is b for a, b in zip(states, self._states))
         ):
             return
         dtype = grads[0].dtype if grads else np.dtype(np.float64)
-        total = sum(g.size for g in grads)
+        total = sum(g.size for g in grads) + sum(b.size for b in states)
         buffer = np.zeros(total + 3, dtype=dtype)
         views, offset = [], 0
-        for g in grads:
-            views.append(buffer[offset : offset + g.size].reshape(g.shape))
-            offset += g.size
-        self._grads, self._views, self._buffer = grads, views, buffer
+        for array in [*grads, *states]:
+            views.append(buffer[offset : offset + array.size].reshape(array.shape))
+            offset += array.size
+        self._grads, self._views, self._buffer = grads, views[: len(grads)], buffer
+        self._states, self._state_views = states, views[len(grads) :]
 
     #: Every gradient is all-reduced, so no optimiser may consume one inside the backward.
     fuses_updates = False
@@ -158,6 +166,10 @@ class DataParallel:
             # Scaling and packing are one pass: g_r * w_r written straight into the buffer.
             for g, view in zip(self._grads, self._views):
                 np.multiply(g, weight, out=view)
+            # BatchNorm's running statistics: each rank moved them by its shard's statistics;
+            # they leave the all-reduce as the ranks' average weighted by shard size.
+            for state, view in zip(self._states, self._state_views):
+                np.multiply(state, count / global_size, out=view)
         else:
             buffer[:_LOSS] = 0
         buffer[_LOSS] = value * weight
@@ -169,6 +181,8 @@ class DataParallel:
         self.allreduce_seconds += MPI.Wtime() - started
         for g, view in zip(self._grads, self._views):
             np.copyto(g, view)
+        for state, view in zip(self._states, self._state_views):
+            np.copyto(state, view)
         self.interrupted = bool(buffer[_INTERRUPT] > 0)
         return float(buffer[_LOSS]), round(float(buffer[_CORRECT]))
 
@@ -204,11 +218,12 @@ class DataParallel:
         Each rank hashes each parameter's bytes (BLAKE2b, 16 bytes); one Allgather brings all
         digests to all ranks, which compare them the same way.
         """
-        names = list(model.params)
+        arrays = {**model.params, **getattr(model, "buffers", {})}
+        names = list(arrays)
         mine = np.frombuffer(
             b"".join(
                 hashlib.blake2b(np.ascontiguousarray(p).tobytes(), digest_size=16).digest()
-                for p in model.params.values()
+                for p in arrays.values()
             ),
             dtype=np.uint8,
         ).reshape(len(names), 16)

@@ -36,6 +36,7 @@ from .files import atomic_write
 from .layers.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
+from .layers.batch_norm import BatchNorm1d, BatchNorm2d
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
 from .layers.layer_norm import LayerNorm
@@ -68,6 +69,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         LeakyReLU,
         GELU,
         LayerNorm,
+        BatchNorm1d,
+        BatchNorm2d,
         Residual,
         Flatten,
     )
@@ -86,7 +89,8 @@ class _ContentError(Exception):
 def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None) -> None:
     """Write ``model``'s parameters and architecture to the safetensors file ``path``.
 
-    Tensors are named as ``model.params`` (``"0.weight"``, ...) and keep their dtype.
+    Tensors are named as ``model.params`` (``"0.weight"``, ...) and ``model.buffers`` (BatchNorm's
+    ``"1.running_mean"``, ...) and keep their dtype.
     ``metadata`` is any JSON-serialisable mapping with string keys (epochs, accuracy, ...);
     ``load_metadata`` returns it. The write is atomic: the bytes go to a temporary file next
     to ``path``, are fsynced, then renamed over ``path``, so a crash or error leaves either
@@ -111,7 +115,7 @@ def save(model: Layer, path: PathLike, metadata: Mapping[str, Any] | None = None
         raise FileNotFoundError(f"{path}: cannot save, directory {directory} does not exist")
 
     with atomic_write(path) as file:
-        write_safetensors(file, model.params, header)
+        write_safetensors(file, {**model.params, **getattr(model, "buffers", {})}, header)
 
 
 def load(path: PathLike) -> Layer:
@@ -128,11 +132,14 @@ def load(path: PathLike) -> Layer:
             architecture = _architecture(contents)
             model = _build(architecture, "architecture", 0)
             model.output_transform = _output_transform(contents.metadata)
-            state = _read_tensors(contents, model.params)
+            buffers = getattr(model, "buffers", {})
+            state = _read_tensors(contents, {**model.params, **buffers})
         except _ContentError as error:
             raise ValueError(f"{os.fspath(path)}: {error}") from error.__cause__
     # Names, shapes and dtypes were checked above, so this copies without converting.
-    model.load_state_dict(state)
+    model.load_state_dict({name: value for name, value in state.items() if name in model.params})
+    for name, array in buffers.items():
+        np.copyto(array, state[name])
     return model
 
 
@@ -263,7 +270,7 @@ def _read_tensors(contents: Contents, expected: dict[str, np.ndarray]) -> dict[s
     for name in sorted(found - set(expected)):
         shape = contents.shape(name)
         raise _ContentError(
-            f"unexpected tensor {name!r} of shape {shape}: the architecture has no such parameter"
+            f"unexpected tensor {name!r} of shape {shape}: the architecture has no such parameter or buffer"
         )
     state = {}
     for name, want in expected.items():

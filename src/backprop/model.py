@@ -59,9 +59,11 @@ class Sequential(Layer):
         return self
 
     def _index(self, index: int, layer: Layer) -> None:
-        """Put ``layer``'s own arrays into ``params``, and where its gradients are into ``grads``."""
+        """``layer``'s arrays into ``params`` and ``buffers``; where its gradients are, into ``grads``."""
         for name, array in layer.params.items():
             self.params[f"{index}.{name}"] = array
+        for name, array in getattr(layer, "buffers", {}).items():
+            self.buffers[f"{index}.{name}"] = array
         for name, slot in layer.grad_slots().items():
             self._slots[f"{index}.{name}"] = slot
 
@@ -72,14 +74,14 @@ class Sequential(Layer):
         """The layers, the steps (a block keeps a forward's state for its backward) and settings;
         ``params`` and ``grads`` point into the layers: left out."""
         state = super().__getstate__()
-        for name in ("params", "grads", "_slots"):
-            del state[name]
+        for name in ("params", "buffers", "grads", "_slots"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling: the layers and steps come back, then ``params`` and ``grads`` are built from them."""
         self.__dict__.update(state)
-        self.params, self._slots = {}, {}
+        self.params, self.buffers, self._slots = {}, {}, {}
         self.grads = Gradients(self._slots)
         for index, layer in enumerate(self.layers):
             self._index(index, layer)

@@ -43,13 +43,15 @@ class Residual(Layer):
 
     def _index(self) -> None:
         """``params`` and ``grads`` around the inner layers' arrays (rebuilt when unpickled)."""
-        self.params, self._slots = {}, {}
+        self.params, self.buffers, self._slots = {}, {}, {}
         self.grads = Gradients(self._slots)
         for prefix, layer in (("block", self.block), ("shortcut", self.shortcut)):
             if layer is None:
                 continue
             for name, array in layer.params.items():
                 self.params[f"{prefix}.{name}"] = array
+            for name, array in getattr(layer, "buffers", {}).items():
+                self.buffers[f"{prefix}.{name}"] = array
             for name, slot in layer.grad_slots().items():
                 self._slots[f"{prefix}.{name}"] = slot
 
@@ -58,8 +60,8 @@ class Residual(Layer):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        for name in ("params", "grads", "_slots"):
-            del state[name]
+        for name in ("params", "buffers", "grads", "_slots"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

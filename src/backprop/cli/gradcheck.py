@@ -50,6 +50,7 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     # Away from 0, where LeakyReLU's slope jumps and a finite difference would straddle the kink.
     yield "LeakyReLU(0.1)", bp.LeakyReLU(0.1), vectors + np.sign(vectors) * 0.05, None, None
     yield "LayerNorm(6)", _randomised(bp.LayerNorm(6, dtype=f64), rng), vectors, None, None
+    yield "BatchNorm1d(6), training", _randomised(bp.BatchNorm1d(6, dtype=f64), rng), vectors, None, None
     yield "Dropout(0.5), training", bp.Dropout(0.5, rng=rng), vectors, None, None
     images = rng.standard_normal((2, 3, 7, 6))
     convolutions = [
@@ -66,6 +67,10 @@ def cases(rng: np.random.Generator) -> Iterator[Case]:
     yield "MaxPool2d(3, stride=2, padding=1)", bp.MaxPool2d(3, stride=2, padding=1), distinct, None, None
     yield "AvgPool2d(3, stride=2, padding=1)", bp.AvgPool2d(3, stride=2, padding=1), images, None, None
     yield "GlobalAvgPool2d", bp.GlobalAvgPool2d(), images, None, None
+    yield "BatchNorm2d(3), training", _randomised(bp.BatchNorm2d(3, dtype=f64), rng), images, None, None
+    evaluating = _randomised(bp.BatchNorm2d(3, dtype=f64), rng)
+    evaluating(images)  # running statistics that are not the start's 0 and 1
+    yield "BatchNorm2d(3), eval()", evaluating.eval(), images, None, None
     yield "LayerNorm((7, 6))", _randomised(bp.LayerNorm((7, 6), dtype=f64), rng), images, None, None
     yield "Flatten", bp.Flatten(), images, None, None
     block = bp.Sequential(

@@ -64,6 +64,9 @@ class Layer:
         #: Hooks an optimiser installs on parameters named in ``hookable`` (see ``GradHook``).
         self.grad_hooks: dict[str, GradHook] = {}
         self.training = True
+        #: State arrays that are not parameters (BatchNorm's running statistics): saved in model
+        #: files with the parameters, never touched by an optimiser.
+        self.buffers: dict[str, np.ndarray] = {}
         self._grad_buffers: dict[str, np.ndarray] = {}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

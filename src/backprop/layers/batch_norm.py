@@ -1,0 +1,226 @@
+"""Batch normalisation: each channel standardised over the batch, then scaled and shifted.
+
+Notation: a channel's values over the batch (and, for feature maps, over the map) are
+``x_1 .. x_M``; ``gamma``, ``beta`` and the running statistics hold one number per channel.
+
+    mu = (1/M) sum_i x_i      sigma^2 = (1/M) sum_i (x_i - mu)^2      s = sqrt(sigma^2 + eps)
+    x_hat_i = (x_i - mu) / s  y_i = gamma x_hat_i + beta
+
+In training the statistics are the batch's, and every ``x_hat_i`` depends on every ``x_j`` of
+the channel: the backward (``docs/derivations.md`` has the chain rule through ``mu`` and
+``sigma^2``) is, with ``g = dL/dy``,
+
+    dL/dx_i = (gamma / (M s)) (M g_i - sum_j g_j - x_hat_i sum_j g_j x_hat_j)
+
+In evaluation the running statistics, kept during training, are constants:
+``dL/dx = gamma g / sqrt(running_var + eps)``. They are state, not parameters: ``buffers``
+(``running_mean``, ``running_var``), saved in model files and checkpoints, never touched by an
+optimiser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .. import validation
+from ..dtypes import resolve_dtype
+from .base import Layer
+
+
+def batch_norm_statistics(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and biased variance over ``axes``, shaped to broadcast against ``x``."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    return mean, np.mean(centred * centred, axis=axes, keepdims=True)
+
+
+def batch_norm_backward(
+    gy: np.ndarray, x_hat: np.ndarray, inverse_std: np.ndarray, axes: tuple[int, ...]
+) -> np.ndarray:
+    """``dL/dx_hat``'s chain through the batch statistics: ``(1/s) (g - mean(g) - x_hat mean(g x_hat))``.
+
+    ``gy`` here is ``gamma dL/dy``; the means over ``axes`` (``M`` values per channel) make this
+    the compact form ``(1 / (M s)) (M g - sum g - x_hat sum(g x_hat))``.
+    """
+    mean_g = gy.mean(axis=axes, keepdims=True)
+    mean_gx = np.mean(gy * x_hat, axis=axes, keepdims=True)
+    gx = gy - mean_g
+    gx -= x_hat * mean_gx
+    gx *= inverse_std
+    return gx
+
+
+class _BatchNorm(Layer):
+    """What BatchNorm1d and BatchNorm2d share; they differ in the input's rank only."""
+
+    ranks: tuple[int, ...] = ()
+    layout: str = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: DTypeLike | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.num_features = validation.positive_integer(owner, "num_features", num_features)
+        self.eps = validation.positive(owner, "eps", eps)
+        if momentum is not None and not (validation.is_number(momentum) and 0 <= momentum <= 1):
+            raise ValueError(f"{owner}: momentum must be a number in [0, 1] or None, got {momentum!r}")
+        self.momentum = None if momentum is None else float(momentum)
+        affine = validation.flag(owner, "affine", affine)
+        self.track_running_stats = validation.flag(owner, "track_running_stats", track_running_stats)
+        self._dtype = resolve_dtype(dtype, owner)
+        if affine:
+            self._add_param("weight", np.ones(self.num_features, self._dtype))
+            self._add_param("bias", np.zeros(self.num_features, self._dtype))
+        self.num_batches_tracked = 0
+        if self.track_running_stats:
+            self.buffers["running_mean"] = np.zeros(self.num_features, self._dtype)
+            self.buffers["running_var"] = np.ones(self.num_features, self._dtype)
+        self._cache: tuple[np.ndarray, np.ndarray, bool] | None = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._dtype)
+
+    def _channel_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return (1, self.num_features) + (1,) * (x.ndim - 2)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        ndim = getattr(x, "ndim", 0)
+        self.check_input(x, ndim if ndim in self.ranks else self.ranks[0], self.layout)
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{self}: expected {self.num_features} channels (axis 1), got input of shape {x.shape}"
+            )
+        axes = (0, *range(2, x.ndim))
+        shape = self._channel_shape(x)
+        batch = self.training or not self.track_running_stats
+        if batch:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(
+                    f"{self}: expected more than 1 value per channel in training, got input of shape"
+                    f" {x.shape} (normalising one value gives 0; use a batch of 2 or more, or eval())"
+                )
+            mean, variance = batch_norm_statistics(x, axes)
+            if self.training and self.track_running_stats:
+                self._update_running(mean.reshape(-1), variance.reshape(-1), count)
+        else:
+            mean = self.buffers["running_mean"].reshape(shape)
+            variance = self.buffers["running_var"].reshape(shape)
+        inverse_std = 1 / np.sqrt(variance + x.dtype.type(self.eps))
+        x_hat = (x - mean) * inverse_std
+        self._cache = (x_hat, inverse_std, batch)
+        if not self.params:
+            return x_hat
+        return x_hat * self.params["weight"].reshape(shape) + self.params["bias"].reshape(shape)
+
+    def _update_running(self, mean: np.ndarray, variance: np.ndarray, count: int) -> None:
+        """``r <- (1 - m) r + m b`` with the batch's mean and unbiased variance ``sigma^2 M / (M - 1)``
+        (PyTorch's ``momentum``; ``None``: the cumulative average, ``m = 1 / batches so far``)."""
+        self.num_batches_tracked += 1
+        m = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        dtype = mean.dtype.type
+        running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
+        running_mean *= dtype(1 - m)
+        running_mean += dtype(m) * mean
+        running_var *= dtype(1 - m)
+        running_var += dtype(m * count / (count - 1)) * variance
+
+    def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        cache = self._cache
+        self._check_grad(gy, None if cache is None else cache[0].shape)
+        x_hat, inverse_std, batch = cache
+        axes = (0, *range(2, gy.ndim))
+        shape = self._channel_shape(gy)
+        if self.params:
+            np.sum(gy * x_hat, axis=axes, out=self.grad_buffer("weight"))
+            np.sum(gy, axis=axes, out=self.grad_buffer("bias"))
+        if not input_grad:
+            return None
+        g = gy * self.params["weight"].reshape(shape) if self.params else gy
+        if batch:
+            return batch_norm_backward(g, x_hat, inverse_std, axes)
+        return g * inverse_std  # the running statistics are constants
+
+    def extra_state(self) -> dict[str, Any]:
+        """The running statistics and the count of batches: a resumed run goes on with them."""
+        if not self.track_running_stats:
+            return {}
+        return {
+            "running_mean": self.buffers["running_mean"].copy(),
+            "running_var": self.buffers["running_var"].copy(),
+            "num_batches_tracked": self.num_batches_tracked,
+        }
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        expected = set(self.extra_state())
+        if set(state) != expected:
+            raise ValueError(f"{self}: expected extra state {sorted(expected)}, got {sorted(state)}")
+        if not state:
+            return
+        for name in ("running_mean", "running_var"):
+            if np.shape(state[name]) != (self.num_features,):
+                raise ValueError(
+                    f"{self}: {name} must have shape ({self.num_features},), got {np.shape(state[name])}"
+                )
+        count = state["num_batches_tracked"]
+        if not validation.is_integer(count) or count < 0:
+            raise ValueError(f"{self}: num_batches_tracked must be an integer >= 0, got {count!r}")
+        for name in ("running_mean", "running_var"):
+            np.copyto(self.buffers[name], state[name])
+        self.num_batches_tracked = int(count)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": bool(self.params),
+            "track_running_stats": self.track_running_stats,
+            "dtype": self.dtype.name,
+        }
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}({self.num_features})"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of ``(N, C)`` features (or ``(N, C, L)`` sequences), each of the C channels
+    over the batch (and L).
+
+    Forward:  training ``x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps)`` with the batch's mean and
+    biased variance per channel, ``y = gamma x_hat + beta``; the running statistics move by
+    ``momentum`` (PyTorch's meaning: ``r <- (1 - m) r + m b``, the variance unbiased);
+    ``eval()``: the running statistics in place of the batch's
+    Backward: training ``dL/dx = (gamma / (M s)) (M g - sum g - x_hat sum(g x_hat))``, ``g = dL/dy``,
+    sums over the channel's ``M`` values; ``eval()``: ``dL/dx = gamma g / sqrt(running_var + eps)``;
+    ``dL/dgamma = sum g x_hat``, ``dL/dbeta = sum g``
+
+    In training a channel needs more than one value (a batch of 1 is refused, as in PyTorch).
+    Parameters ``weight`` (gamma, starts at 1) and ``bias`` (beta, 0) with ``affine``; buffers
+    ``running_mean`` (0) and ``running_var`` (1) with ``track_running_stats``.
+    """
+
+    ranks = (2, 3)
+    layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of ``(N, C, H, W)`` feature maps, each channel over the batch and the map.
+
+    The same formulas as ``BatchNorm1d``, the ``M = N H W`` values of a channel taken together.
+    Channels-last maps keep their memory layout.
+    """
+
+    ranks = (4,)
+    layout = "(N, C, H, W)"
