@@ -493,3 +493,22 @@ def test_batch_norm_refuses_bad_arguments_and_inputs():
     layer = bp.BatchNorm1d(3)
     with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\), got \(4,\)"):
         layer.load_extra_state({"running_mean": np.zeros(4), "running_var": np.ones(3), "num_batches_tracked": 0})
+
+
+def test_early_stopping_restores_the_best_epochs_running_statistics_with_its_weights():
+    rng = np.random.default_rng(14)
+    x, y = rng.standard_normal((24, 1, 6, 6)), rng.integers(0, 3, 24)
+    model = bn_network()
+    seen = []
+    history = bp.fit(
+        model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.5, momentum=0.9), x[:16], y[:16], epochs=12,
+        batch_size=4, validation_data=(x[16:], y[16:]), patience=2, progress=False,
+        callbacks=[lambda state: seen.append((dict(state.model.state_dict()), {k: v.copy() for k, v in state.model.buffers.items()}))],
+    )
+    best = history.best_epoch
+    assert best < len(seen)  # it stopped, or kept, at an earlier epoch than the last
+    weights, buffers = seen[best - 1]
+    for name, array in model.buffers.items():
+        np.testing.assert_array_equal(array, buffers[name])
+    for name, array in model.params.items():
+        np.testing.assert_array_equal(array, weights[name])

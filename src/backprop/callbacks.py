@@ -189,6 +189,10 @@ class DivergenceGuard(Callback):
         )
 
 
+#: The prefix of a buffer's name among early stopping's best weights.
+_BUFFERS = "buffers/"
+
+
 class EarlyStopping(Callback):
     """Stop after ``patience`` epochs without a lower watched loss; end with the best weights.
 
@@ -210,13 +214,22 @@ class EarlyStopping(Callback):
 
     def on_fit_end(self, state: TrainState) -> None:
         if state.completed and self.best_weights is not None:
-            state.model.load_state_dict(self.best_weights)
+            model, best = state.model, self.best_weights
+            model.load_state_dict({key: value for key, value in best.items() if not key.startswith(_BUFFERS)})
+            for name, array in getattr(model, "buffers", {}).items():
+                np.copyto(array, best[_BUFFERS + name])
 
     def update(self, model: Any, value: float) -> bool:
-        """Record one epoch's ``value``; True when training should stop."""
+        """Record one epoch's ``value``; True when training should stop.
+
+        The best weights are the parameters and the buffers (BatchNorm's running statistics, kept
+        as ``"buffers/<name>"``): restored weights with another epoch's statistics would not be
+        the best epoch's model.
+        """
         if value < self.best_value:
             self.best_value, self.waited = value, 0
-            self.best_weights = model.state_dict()
+            buffers = {_BUFFERS + name: array.copy() for name, array in getattr(model, "buffers", {}).items()}
+            self.best_weights = model.state_dict() | buffers
             return False
         self.waited += 1
         return self.waited >= self.patience
