@@ -63,3 +63,22 @@ def test_lenet5_has_lecuns_shapes_and_refuses_small_images():
     assert "ReLU" in str(bp.architectures.build("lenet5", (3, 32, 32), 4, activation="relu", rng=0))
     with pytest.raises(ValueError, match=r"the lenet5 model needs images \(C, H, W\) with H, W >= 12, got samples of shape \(1, 8, 8\)"):
         bp.architectures.build("lenet5", (1, 8, 8), 10)
+
+
+def test_resnet_is_three_stages_of_two_residual_blocks_with_batch_norm():
+    from backprop import architectures
+
+    model = architectures.build("resnet", (1, 28, 28), 10, rng=0)
+    residuals = [layer for layer in model if isinstance(layer, bp.Residual)]
+    assert len(residuals) == 6
+    assert [r.shortcut is not None for r in residuals] == [False, False, True, False, True, False]
+    assert sum(isinstance(m, bp.BatchNorm2d) for m in model.modules()) == 15  # stem, 12 in blocks, 2 projections
+    assert len(model.buffers) == 30
+    assert all("bias" not in m.params for m in model.modules() if isinstance(m, bp.Conv2d))  # BatchNorm follows each
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    assert model(x).shape == (2, 10)
+    assert str(model[-2]) == "GlobalAvgPool2d()" and str(model[-1]) == "Linear(64 -> 10)"
+    narrow = architectures.build("resnet", (3, 8, 8), 4, hidden=(8, 16), rng=0)
+    assert narrow.eval()(np.zeros((1, 3, 8, 8), np.float32)).shape == (1, 4)  # one sample: the running statistics
+    with pytest.raises(ValueError, match=r"the resnet model needs images \(C, H, W\) and at least one stage width, got samples of shape \(64,\)"):
+        architectures.build("resnet", (64,), 10)

@@ -8,6 +8,10 @@
 ``lenet5``         LeCun et al.'s 1998 network for 28x28 digits: Conv2d(5x5, 6, padding 2) - tanh -
                    AvgPool2d(2) - Conv2d(5x5, 16) - tanh - AvgPool2d(2) - Linear 120 - tanh -
                    Linear 84 - tanh - Linear (the subsampling layers as plain averages)
+``resnet``         a small residual network: Conv2d(3x3) - BatchNorm2d - ReLU, then three stages
+                   of two residual blocks (16, 32, 64 channels; the second and third halve the
+                   map), GlobalAvgPool2d, Linear; each block Conv-BN-ReLU-Conv-BN plus its input
+                   (a 1x1 Conv-BN projection where the shape changes), then ReLU
 ``sigmoid-mlp``    one sigmoid hidden layer and a softmax output (seeds 000, 001)
 ``softmax``        one Linear layer and softmax: softmax regression (seed 002)
 =================  ====================================================================
@@ -25,18 +29,23 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .layers.activations import ReLU, Sigmoid, Tanh
-from .layers.average_pooling import AvgPool2d
+from .layers.average_pooling import AvgPool2d, GlobalAvgPool2d
 from .layers.base import Layer
+from .layers.batch_norm import BatchNorm2d
 from .layers.conv import Conv2d
 from .layers.linear import Linear
 from .layers.pooling import MaxPool2d
 from .layers.shape import Flatten
 from .model import Sequential
 from .random import as_generator
+from .residual import Residual
 
-ARCHITECTURES = ("mlp", "cnn", "lenet5", "sigmoid-mlp", "softmax")
+ARCHITECTURES = ("mlp", "cnn", "lenet5", "resnet", "sigmoid-mlp", "softmax")
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
-DEFAULT_HIDDEN = {"mlp": (256, 128), "cnn": (128,), "lenet5": (120, 84), "sigmoid-mlp": (100,), "softmax": ()}
+DEFAULT_HIDDEN = {
+    "mlp": (256, 128), "cnn": (128,), "lenet5": (120, 84), "resnet": (16, 32, 64), "sigmoid-mlp": (100,),
+    "softmax": (),
+}
 
 
 def build(
@@ -51,7 +60,8 @@ def build(
     """Build architecture ``name`` for samples of ``input_shape`` and ``outputs`` output units.
 
     ``input_shape`` excludes the batch axis: ``(C, H, W)`` for images, ``(D,)`` for vectors.
-    ``hidden`` overrides the hidden sizes (for ``cnn``, those of the Linear part);
+    ``hidden`` overrides the hidden sizes (for ``cnn``, those of the Linear part; for ``resnet``,
+    the channels of its stages);
     ``activation`` the hidden activation of ``mlp`` (``relu``, ``sigmoid`` or ``tanh``) and of
     ``lenet5`` (default ``tanh``, LeCun's choice).
     """
@@ -70,6 +80,8 @@ def build(
         return _cnn(input_shape, outputs, hidden, dtype, rng)
     if name == "lenet5":
         return _lenet5(input_shape, outputs, hidden, ACTIVATIONS[activation or "tanh"], dtype, rng)
+    if name == "resnet":
+        return _resnet(input_shape, outputs, hidden, dtype, rng)
     default = "sigmoid" if name == "sigmoid-mlp" else "relu"
     act = ACTIVATIONS[activation or default]
     layers: list[Layer] = [Flatten()] if len(input_shape) > 1 else []
@@ -138,4 +150,54 @@ def _lenet5(
         layers += [Linear(size, units, dtype=dtype, rng=rng), activation()]
         size = units
     layers.append(Linear(size, outputs, dtype=dtype, rng=rng))
+    return Sequential(*layers)
+
+
+def _residual_block(
+    channels_in: int, channels: int, stride: int, dtype: DTypeLike | None, rng: np.random.Generator
+) -> list[Layer]:
+    """Conv-BN-ReLU-Conv-BN plus the input (or its 1x1 Conv-BN projection), then ReLU.
+
+    The convolutions have no bias: the BatchNorm after each one subtracts any constant.
+    """
+    block = Sequential(
+        Conv2d(channels_in, channels, 3, stride=stride, padding=1, bias=False, dtype=dtype, rng=rng),
+        BatchNorm2d(channels, dtype=dtype),
+        ReLU(),
+        Conv2d(channels, channels, 3, padding=1, bias=False, dtype=dtype, rng=rng),
+        BatchNorm2d(channels, dtype=dtype),
+    )
+    shortcut = None
+    if stride != 1 or channels_in != channels:
+        shortcut = Sequential(
+            Conv2d(channels_in, channels, 1, stride=stride, bias=False, dtype=dtype, rng=rng),
+            BatchNorm2d(channels, dtype=dtype),
+        )
+    return [Residual(block, shortcut), ReLU()]
+
+
+def _resnet(
+    input_shape: tuple[int, ...],
+    outputs: int,
+    widths: tuple[int, ...],
+    dtype: DTypeLike | None,
+    rng: np.random.Generator,
+) -> Sequential:
+    """The stem, two residual blocks per width (each stage after the first halves the map), the head."""
+    if len(input_shape) != 3 or not widths:
+        raise ValueError(
+            f"the resnet model needs images (C, H, W) and at least one stage width, got samples of shape"
+            f" {input_shape} and widths {list(widths)}"
+        )
+    channels = widths[0]
+    layers: list[Layer] = [
+        Conv2d(input_shape[0], channels, 3, padding=1, bias=False, dtype=dtype, rng=rng),
+        BatchNorm2d(channels, dtype=dtype),
+        ReLU(),
+    ]
+    for stage, width in enumerate(widths):
+        layers += _residual_block(channels, width, 1 if stage == 0 else 2, dtype, rng)
+        layers += _residual_block(width, width, 1, dtype, rng)
+        channels = width
+    layers += [GlobalAvgPool2d(), Linear(channels, outputs, dtype=dtype, rng=rng)]
     return Sequential(*layers)

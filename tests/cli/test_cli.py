@@ -88,7 +88,7 @@ def test_train_options(options, tmp_path):
     stdout = cli_ok("train", "--out", tmp_path, "--no-plots", "--quiet", *options).stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in stdout
-    assert metrics["test_accuracy"] > 0.5
+    assert metrics["test_accuracy"] > 0.8
     model = bp.load(tmp_path / "model.safetensors")
     hyper = metrics["hyperparameters"]
     assert hyper["model"] == (options[1] if options[0] == "--model" else "mlp")
@@ -162,7 +162,7 @@ def test_gradcheck_command_checks_every_component():
 def test_user_mistakes_are_one_line_and_exit_2(digits_run, tmp_path):
     out, _ = digits_run
     assert "invalid choice" in cli_user_error("no-such-command")
-    assert "invalid choice: 'resnet'" in cli_user_error("train", "--model", "resnet")
+    assert "invalid choice: 'transformer'" in cli_user_error("train", "--model", "transformer")
     assert "expected a positive integer, got '0'" in cli_user_error("train", "--epochs", "0")
     assert "expected a number above 0 and below 1, got '1.5'" in cli_user_error("train", "--test-fraction", "1.5")
     assert "expected a number in [0, 1), got '1.5'" in cli_user_error("train", "--val-fraction", "1.5")
@@ -196,3 +196,14 @@ def test_lenet5_trains_on_real_mnist_and_refuses_the_8x8_digits(tmp_path):
     assert [type(layer).__name__ for layer in model][:3] == ["Conv2d", "Tanh", "AvgPool2d"]
     message = cli_user_error("train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1")
     assert "the lenet5 model needs images (C, H, W) with H, W >= 12, got samples of shape (1, 8, 8)" in message
+
+
+def test_resnet_trains_from_the_command_line_and_its_running_statistics_are_in_the_model_file(tmp_path):
+    cli_ok("train", "--model", "resnet", "--hidden", "8,16", "--dataset", "digits", "--epochs", "4",
+           "--out", tmp_path / "run", "--quiet", "--no-plots")
+    model = bp.load(tmp_path / "run" / "model.safetensors")
+    assert "1.running_mean" in model.buffers and model.buffers["1.running_mean"].any()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8
+    message = cli_user_error("train", "--model", "resnet", "--activation", "tanh", "--epochs", "1")
+    assert "--model resnet has relu hidden layers, but --activation tanh was given" in message

@@ -12,7 +12,7 @@ import argparse
 from .errors import UserError, warn
 
 # The hidden activation each architecture has when --activation does not set it.
-FIXED_ACTIVATION = {"sigmoid-mlp": "sigmoid", "cnn": "relu"}
+FIXED_ACTIVATION = {"sigmoid-mlp": "sigmoid", "cnn": "relu", "resnet": "relu"}
 DEFAULT_MOMENTUM = 0.9
 # A regressor on standardised targets: SGD's step 0.1 (with momentum 0.9) overfits a few hundred
 # rows within ten epochs, and the best validation loss comes early; measured on scikit-learn's

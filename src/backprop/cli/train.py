@@ -274,7 +274,7 @@ def _load_data(args: argparse.Namespace, resuming: bool) -> data.Dataset:
 
 def _build(args: argparse.Namespace, dataset: data.Dataset) -> tuple[bp.Layer, Setup]:
     """The network of ``--model`` for the data, and its loss, optimiser and schedule (``setup``)."""
-    if args.model in ("cnn", "lenet5") and len(dataset.input_shape) != 3:
+    if args.model in ("cnn", "lenet5", "resnet") and len(dataset.input_shape) != 3:
         raise UserError(
             f"--model {args.model} needs images; {args.dataset} has samples of shape {dataset.input_shape}"
         )
