@@ -20,6 +20,7 @@ optimiser.
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
@@ -30,27 +31,45 @@ from ..dtypes import resolve_dtype
 from .base import Layer
 
 
-def batch_norm_statistics(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Each channel's mean and biased variance over ``axes``, shaped to broadcast against ``x``."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    return mean, np.mean(centred * centred, axis=axes, keepdims=True)
+def channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``sum`` of ``a`` (or of ``a * b``, without forming it) over every axis but axis 1, the channels.
+
+    ``einsum`` walks the array once in memory order, channels-last maps included: a reduction over
+    axes ``(0, 2, 3)`` is 2.5 times slower here, and ``(a * b).sum`` needs the product's temporary.
+    """
+    axes = string.ascii_lowercase[: a.ndim]
+    spec = f"{axes},{axes}->b" if b is not None else f"{axes}->b"
+    return np.einsum(spec, a, b) if b is not None else np.einsum(spec, a)
+
+
+def batch_norm_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and biased variance ``(C,)`` over every other axis of ``x``."""
+    count = x.size // x.shape[1]
+    mean = channel_sum(x) / x.dtype.type(count)
+    centred = x - mean.reshape(_broadcast(x))
+    return mean, channel_sum(centred, centred) / x.dtype.type(count)
 
 
 def batch_norm_backward(
-    gy: np.ndarray, x_hat: np.ndarray, inverse_std: np.ndarray, axes: tuple[int, ...]
+    gy: np.ndarray, x_hat: np.ndarray, scale: np.ndarray, sum_gy: np.ndarray, sum_gy_x_hat: np.ndarray
 ) -> np.ndarray:
-    """``dL/dx_hat``'s chain through the batch statistics: ``(1/s) (g - mean(g) - x_hat mean(g x_hat))``.
+    """``dL/dx = (gamma / (M s)) (M g - sum g - x_hat sum(g x_hat))`` per channel, ``g = dL/dy``.
 
-    ``gy`` here is ``gamma dL/dy``; the means over ``axes`` (``M`` values per channel) make this
-    the compact form ``(1 / (M s)) (M g - sum g - x_hat sum(g x_hat))``.
+    ``scale = gamma / s`` and the two sums (the parameter gradients' own) are per channel, so the
+    input gradient is three passes: ``scale g``, minus a per-channel constant, minus ``x_hat`` times
+    another.
     """
-    mean_g = gy.mean(axis=axes, keepdims=True)
-    mean_gx = np.mean(gy * x_hat, axis=axes, keepdims=True)
-    gx = gy - mean_g
-    gx -= x_hat * mean_gx
-    gx *= inverse_std
+    count = gy.size // gy.shape[1]
+    shape = _broadcast(gy)
+    gx = gy * scale.reshape(shape)
+    gx -= (scale * sum_gy / gy.dtype.type(count)).reshape(shape)
+    gx -= x_hat * (scale * sum_gy_x_hat / gy.dtype.type(count)).reshape(shape)
     return gx
+
+
+def _broadcast(x: np.ndarray) -> tuple[int, ...]:
+    """The shape that puts a per-channel vector against ``x``: ``(1, C, 1, ...)``."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
 class _BatchNorm(Layer):
@@ -91,9 +110,6 @@ class _BatchNorm(Layer):
     def dtype(self) -> np.dtype:
         return np.dtype(self._dtype)
 
-    def _channel_shape(self, x: np.ndarray) -> tuple[int, ...]:
-        return (1, self.num_features) + (1,) * (x.ndim - 2)
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         ndim = getattr(x, "ndim", 0)
         self.check_input(x, ndim if ndim in self.ranks else self.ranks[0], self.layout)
@@ -101,8 +117,7 @@ class _BatchNorm(Layer):
             raise ValueError(
                 f"{self}: expected {self.num_features} channels (axis 1), got input of shape {x.shape}"
             )
-        axes = (0, *range(2, x.ndim))
-        shape = self._channel_shape(x)
+        shape = _broadcast(x)
         batch = self.training or not self.track_running_stats
         if batch:
             count = x.size // self.num_features
@@ -111,18 +126,20 @@ class _BatchNorm(Layer):
                     f"{self}: expected more than 1 value per channel in training, got input of shape"
                     f" {x.shape} (normalising one value gives 0; use a batch of 2 or more, or eval())"
                 )
-            mean, variance = batch_norm_statistics(x, axes)
+            mean, variance = batch_norm_statistics(x)
             if self.training and self.track_running_stats:
-                self._update_running(mean.reshape(-1), variance.reshape(-1), count)
+                self._update_running(mean, variance, count)
         else:
-            mean = self.buffers["running_mean"].reshape(shape)
-            variance = self.buffers["running_var"].reshape(shape)
+            mean, variance = self.buffers["running_mean"], self.buffers["running_var"]
         inverse_std = 1 / np.sqrt(variance + x.dtype.type(self.eps))
-        x_hat = (x - mean) * inverse_std
+        x_hat = x - mean.reshape(shape)
+        x_hat *= inverse_std.reshape(shape)
         self._cache = (x_hat, inverse_std, batch)
         if not self.params:
             return x_hat
-        return x_hat * self.params["weight"].reshape(shape) + self.params["bias"].reshape(shape)
+        y = x_hat * self.params["weight"].reshape(shape)
+        y += self.params["bias"].reshape(shape)
+        return y
 
     def _update_running(self, mean: np.ndarray, variance: np.ndarray, count: int) -> None:
         """``r <- (1 - m) r + m b`` with the batch's mean and unbiased variance ``sigma^2 M / (M - 1)``
@@ -140,17 +157,17 @@ class _BatchNorm(Layer):
         cache = self._cache
         self._check_grad(gy, None if cache is None else cache[0].shape)
         x_hat, inverse_std, batch = cache
-        axes = (0, *range(2, gy.ndim))
-        shape = self._channel_shape(gy)
+        sum_gy = channel_sum(gy)
+        sum_gy_x_hat = channel_sum(gy, x_hat)
         if self.params:
-            np.sum(gy * x_hat, axis=axes, out=self.grad_buffer("weight"))
-            np.sum(gy, axis=axes, out=self.grad_buffer("bias"))
+            np.copyto(self.grad_buffer("weight"), sum_gy_x_hat)
+            np.copyto(self.grad_buffer("bias"), sum_gy)
         if not input_grad:
             return None
-        g = gy * self.params["weight"].reshape(shape) if self.params else gy
+        scale = inverse_std * self.params["weight"] if self.params else inverse_std
         if batch:
-            return batch_norm_backward(g, x_hat, inverse_std, axes)
-        return g * inverse_std  # the running statistics are constants
+            return batch_norm_backward(gy, x_hat, scale, sum_gy, sum_gy_x_hat)
+        return gy * scale.reshape(_broadcast(gy))  # the running statistics are constants
 
     def extra_state(self) -> dict[str, Any]:
         """The running statistics and the count of batches: a resumed run goes on with them."""
