@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer
-from .windows import Pair, as_pair, describe_pair, offset_view, output_size, pair_config
+from .windows import Pair, describe_pair, offset_view, output_size, pair_config, pool_window
 
 
 def avgpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
@@ -77,13 +77,7 @@ class AvgPool2d(Layer):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
-        self.kernel_size = as_pair(kernel_size, "kernel_size", "AvgPool2d")
-        self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", "AvgPool2d")
-        self.padding = as_pair(padding, "padding", "AvgPool2d", minimum=0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(
-                f"AvgPool2d: padding must be at most half the window {self.kernel_size}, got {self.padding}"
-            )
+        self.kernel_size, self.stride, self.padding = pool_window("AvgPool2d", kernel_size, stride, padding)
         self._x_shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer
-from .windows import Pair, as_pair, describe_pair, empty_in_layout, offset_view, output_size, pair_config
+from .windows import Pair, describe_pair, empty_in_layout, offset_view, output_size, pair_config, pool_window
 
 
 def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -115,13 +115,7 @@ class MaxPool2d(Layer):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
-        self.kernel_size = as_pair(kernel_size, "kernel_size", "MaxPool2d")
-        self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", "MaxPool2d")
-        self.padding = as_pair(padding, "padding", "MaxPool2d", minimum=0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(
-                f"MaxPool2d: padding must be at most half the window {self.kernel_size}, got {self.padding}"
-            )
+        self.kernel_size, self.stride, self.padding = pool_window("MaxPool2d", kernel_size, stride, padding)
         self._argmax: np.ndarray | None = None
         self._x_shape: tuple[int, ...] = ()
 

@@ -1,4 +1,4 @@
-"""Window arithmetic shared by Conv2d and MaxPool2d: ``(h, w)`` pairs, output sizes, strided views.
+"""Window arithmetic shared by Conv2d and the pooling layers: ``(h, w)`` pairs, output sizes, strided views.
 
 Notation as in ``conv.py``: ``h_K x w_K`` the window (kernel), ``s_Y, s_X`` the strides,
 ``p_H, p_W`` the zero padding, ``h_O x w_O`` the output size.
@@ -20,6 +20,22 @@ def as_pair(value: int | tuple[int, int], name: str, owner: str, minimum: int = 
         kind = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{owner}: {name} must be a {kind} integer or a pair of them, got {value!r}")
     return int(items[0]), int(items[1])
+
+
+def pool_window(
+    owner: str,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None,
+    padding: int | tuple[int, int],
+) -> tuple[Pair, Pair, Pair]:
+    """A pooling layer's checked window, stride (default: the window) and padding (at most half the
+    window, as PyTorch: a window of padding alone would have nothing to pool)."""
+    kernel = as_pair(kernel_size, "kernel_size", owner)
+    strides = kernel if stride is None else as_pair(stride, "stride", owner)
+    pads = as_pair(padding, "padding", owner, minimum=0)
+    if any(2 * p > k for p, k in zip(pads, kernel)):
+        raise ValueError(f"{owner}: padding must be at most half the window {kernel}, got {pads}")
+    return kernel, strides, pads
 
 
 def describe_pair(pair: Pair) -> str:
