@@ -59,13 +59,7 @@ class Sequential(Layer):
         return self
 
     def _index(self, index: int, layer: Layer) -> None:
-        """``layer``'s arrays into ``params`` and ``buffers``; where its gradients are, into ``grads``."""
-        for name, array in layer.params.items():
-            self.params[f"{index}.{name}"] = array
-        for name, array in getattr(layer, "buffers", {}).items():
-            self.buffers[f"{index}.{name}"] = array
-        for name, slot in layer.grad_slots().items():
-            self._slots[f"{index}.{name}"] = slot
+        index_arrays(str(index), layer, self.params, self.buffers, self._slots)
 
     def grad_slots(self) -> dict[str, Slot]:
         return dict(self._slots)
@@ -157,6 +151,27 @@ def _steps(layers: tuple[Layer, ...]) -> tuple[Layer | ConvReLUPool, ...]:
             steps.append(layers[index])
             index += 1
     return tuple(steps)
+
+
+def index_arrays(
+    prefix: str,
+    layer: Layer,
+    params: dict[str, np.ndarray],
+    buffers: dict[str, np.ndarray],
+    slots: dict[str, Slot],
+) -> None:
+    """Put ``layer``'s parameters and buffers into a container's flat ``params`` and ``buffers``,
+    and where its gradients are into its ``slots``, each under ``"<prefix>.<name>"``.
+
+    The entries are the layer's own arrays (and slots), not copies: the container only points at
+    them, and builds them again when it is unpickled (``Sequential``, ``Residual``).
+    """
+    for name, array in layer.params.items():
+        params[f"{prefix}.{name}"] = array
+    for name, array in getattr(layer, "buffers", {}).items():
+        buffers[f"{prefix}.{name}"] = array
+    for name, slot in layer.grad_slots().items():
+        slots[f"{prefix}.{name}"] = slot
 
 
 class Gradients(Mapping[str, "np.ndarray | None"]):

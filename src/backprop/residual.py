@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .layers.base import Layer, backward_of
-from .model import Gradients, Slot
+from .model import Gradients, Slot, index_arrays
 
 
 class Residual(Layer):
@@ -45,15 +45,9 @@ class Residual(Layer):
         """``params`` and ``grads`` around the inner layers' arrays (rebuilt when unpickled)."""
         self.params, self.buffers, self._slots = {}, {}, {}
         self.grads = Gradients(self._slots)
-        for prefix, layer in (("block", self.block), ("shortcut", self.shortcut)):
-            if layer is None:
-                continue
-            for name, array in layer.params.items():
-                self.params[f"{prefix}.{name}"] = array
-            for name, array in getattr(layer, "buffers", {}).items():
-                self.buffers[f"{prefix}.{name}"] = array
-            for name, slot in layer.grad_slots().items():
-                self._slots[f"{prefix}.{name}"] = slot
+        index_arrays("block", self.block, self.params, self.buffers, self._slots)
+        if self.shortcut is not None:
+            index_arrays("shortcut", self.shortcut, self.params, self.buffers, self._slots)
 
     def grad_slots(self) -> dict[str, Slot]:
         return dict(self._slots)
