@@ -18,7 +18,10 @@ from conftest import cli_ok, cli_user_error
 
 from backprop import bench
 
-ROWS = ("W1 mlp", "W2 cnn", "W3 sigmoid-mlp, s / epoch", "W3 sigmoid-mlp, us / step", "W4 infer")
+ROWS = (
+    "W1 mlp", "W2 cnn", "W3 sigmoid-mlp, s / epoch", "W3 sigmoid-mlp, us / step", "W4 infer", "W5 lenet5",
+    "W6 resnet",
+)
 
 # A finder that refuses torch and jax, as on a machine where they are not installed.
 WITHOUT_TORCH_AND_JAX = """
@@ -40,7 +43,7 @@ sys.exit(main(sys.argv[1:]))
 def quick_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     result = cli_ok(
-        "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,sweep",
+        "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,lenet5,resnet,sweep",
         "--json", folder / "results.json", "--plot", folder / "sweep.png", timeout=300,
     )
     return result.stdout, folder
@@ -70,7 +73,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     _, folder = quick_run
     content = json.loads((folder / "results.json").read_text())
     assert content["rounds"] == 1 and content["frameworks"] == ["ours"]
-    for workload in ("mlp", "cnn", "sigmoid-mlp", "infer"):
+    for workload in ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet"):
         (seconds,) = content["seconds"][workload]["ours"]
         (cpu,) = content["cpu_seconds"][workload]["ours"]
         assert seconds > 0 and 0 < cpu <= seconds * 1.05  # one pinned core: no more CPU than wall
@@ -87,7 +90,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     assert env["cpu"] and env["numpy"] and env["blas_threads"] >= 1
     assert "OPENBLAS_CORETYPE" in env
     assert [row["workload"] for row in content["summary"]] == [
-        "mlp", "cnn", "sigmoid-mlp", "sigmoid-mlp-step", "infer"
+        "mlp", "cnn", "sigmoid-mlp", "sigmoid-mlp-step", "infer", "lenet5", "resnet"
     ]
 
 
@@ -113,8 +116,41 @@ def test_flop_counts_match_hand_computed_numbers():
     assert bench.cnn_macs() == 225_792 + 3_612_672 + 401_408 + 1_280 == 4_241_152
     assert bench.flops_per_sample("cnn") == 2 * (3 * 4_241_152 - 225_792)
     assert bench.flops_per_sample("sigmoid-mlp") == 2 * (3 * 79_400 - 78_400)
+    # W5: conv1 28*28 x 6 x (1*5*5); conv2 10*10 x 16 x (6*5*5); 400 -> 120 -> 84 -> 10.
+    assert bench.lenet5_macs() == 117_600 + 240_000 + 48_000 + 10_080 + 840 == 416_520
+    assert bench.flops_per_sample("lenet5") == 2 * (3 * 416_520 - 117_600)
+    # W6: the stem 28*28 x 16 x 9; stage 1 four 16->16 3x3 at 28x28; stages 2 and 3 a stride-2
+    # 3x3, three 3x3 and a 1x1 projection at 14x14 and 7x7; 64 -> 10.
+    stage1 = 4 * 784 * 16 * 16 * 9
+    stage2 = 196 * 32 * (16 * 9 + 3 * 32 * 9 + 16)
+    stage3 = 49 * 64 * (32 * 9 + 3 * 64 * 9 + 32)
+    assert bench.resnet_macs() == 784 * 16 * 9 + stage1 + stage2 + stage3 + 640 == 20_183_936
     with pytest.raises(ValueError, match="unknown workload 'rnn'"):
         bench.macs_per_sample("rnn")
+
+
+@pytest.mark.parametrize("workload", ["cnn", "lenet5", "resnet"])
+def test_the_counted_macs_are_those_of_the_network_ours_trains(workload):
+    """Count the products of the very model ``backprop bench`` times, layer by layer, on one image."""
+    import numpy as np
+
+    import backprop as bp
+    from backprop.bench.ours import our_model
+
+    model, counted = our_model(workload).eval(), []
+    for layer in model.modules():
+        if isinstance(layer, (bp.Conv2d, bp.Linear)):
+            def forward(x, layer=layer, inner=layer.forward):
+                y = inner(x)
+                fan_in = layer.weight[0].size  # c_I h_K w_K, or in_features
+                counted.append(fan_in * y[0].size)
+                return y
+            layer.forward = forward
+    x = np.zeros((1, 1, 28, 28), np.float32)
+    for layer in model.layers:  # one by one: Sequential.forward would run W2's fused Conv-ReLU-pool
+        x = layer.forward(x)
+    assert len(counted) == sum(isinstance(layer, (bp.Conv2d, bp.Linear)) for layer in model.modules())
+    assert sum(counted) == bench.macs_per_sample(workload)
 
 
 def _results(**seconds):

@@ -112,6 +112,10 @@ CASES = [
     (3, 2, 1, (7, 5)),
     ((3, 2), (2, 1), (1, 0), (5, 6)),
     (3, 1, 1, (1, 1)),
+    # windows apart (stride >= window) but not tiling the map: the pixels no window reads get 0
+    (2, None, 0, (7, 5)),
+    (2, 3, 0, (7, 8)),
+    (2, 2, 1, (5, 7)),
 ]
 
 
@@ -128,6 +132,38 @@ def test_global_avgpool_by_hand_and_by_finite_differences():
     np.testing.assert_allclose(layer(x), x.mean(axis=(2, 3)), rtol=1e-15)
     np.testing.assert_array_equal(layer.backward(np.ones((2, 3))), np.full(x.shape, 1 / 20))
     assert bp.gradcheck(layer, x, rng=rng).passed
+
+
+def test_global_avgpool_gives_its_gradient_in_the_maps_layout():
+    rng = np.random.default_rng(4)
+    x = np.ascontiguousarray(rng.standard_normal((2, 4, 5, 3))).transpose(0, 3, 1, 2)  # channels-last
+    layer = bp.GlobalAvgPool2d()
+    layer(x)
+    gy = rng.standard_normal((2, 3))
+    gx = layer.backward(gy)
+    np.testing.assert_array_equal(gx, np.broadcast_to(gy[:, :, None, None] * (1 / 20), x.shape))
+    assert gx.transpose(0, 2, 3, 1).flags.c_contiguous
+    layer(np.ascontiguousarray(x))
+    assert layer.backward(gy).flags.c_contiguous
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels-last", "features"])
+def test_per_channel_vectors_broadcast_to_the_same_values_in_every_layout(layout):
+    from backprop.layers.channels import channel_sum, per_channel
+
+    rng = np.random.default_rng(5)
+    if layout == "features":
+        x = rng.standard_normal((6, 3))
+    else:
+        x = rng.standard_normal((2, 3, 4, 5))
+        if layout == "channels-last":
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    v = rng.standard_normal(3)
+    expected = x - v.reshape((1, 3) + (1,) * (x.ndim - 2))
+    np.testing.assert_array_equal(x - per_channel(v, x), expected)
+    axes = tuple(a for a in range(x.ndim) if a != 1)
+    np.testing.assert_allclose(channel_sum(x), x.sum(axis=axes), rtol=1e-13)
+    np.testing.assert_allclose(channel_sum(x, x), (x * x).sum(axis=axes), rtol=1e-13)
 
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels-last"])

@@ -14,6 +14,12 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
                step and seconds per 60,000-sample epoch (6,000 steps, all timed: 600 steps,
                0.07 s, were too short to survive a neighbour on a shared core)
 ``infer``      W4: W1's forward pass on 10,000 samples in batches of 1,000: samples per second
+``lenet5``     W5: ``--model lenet5`` (Conv2d(1,6,5,p=2)-tanh-AvgPool2d(2)-Conv2d(6,16,5)-tanh-
+               AvgPool2d(2)-Linear 120-tanh-Linear 84-tanh-Linear 10), lr 0.1, batch 64:
+               seconds per 10,000 samples
+``resnet``     W6: ``--model resnet`` (a 3x3 stem, three stages of two residual blocks of
+               16, 32, 64 channels with BatchNorm, global average pooling, Linear), lr 0.1,
+               batch 64: seconds per 2,048 samples
 ``sweep``      W1's training throughput for batch sizes 1 to 1024 (ours and PyTorch)
 ``memory``     peak resident memory of one W1 epoch over the data set, each framework in a
                fresh subprocess (``python -m backprop.bench --memory FRAMEWORK``)
@@ -22,11 +28,11 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
 Ours runs through the public path a user takes: ``bp.fit(..., progress=False)`` and
 ``bp.predict``. PyTorch runs eagerly (a plain loop: ``randperm``, ``zero_grad(set_to_none=
 True)``, ``CrossEntropyLoss``, ``SGD``; W2 both channels-last, ``torch``, and NCHW,
-``torch-nchw``; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
+``torch-nchw``, likewise W5 and W6; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
 (``lax.scan`` over the batches), W2 (NHWC: ``lax.conv_general_dilated`` and
 ``lax.reduce_window``; ``jax-reshape`` pools with a reshape and max, which XLA:CPU
 differentiates faster) and W3 as one jitted step called per batch, W4 as a jitted forward;
-compile time is excluded from the timings and reported apart.
+compile time is excluded from the timings and reported apart; it does not run W5 and W6.
 
 By default every thread of the run is pinned to one core and each framework uses one
 thread (``pinning``); ``threads=N`` (``--threads N``) runs unpinned with N threads. Each
@@ -94,9 +100,12 @@ from .workloads import (
     conv2d_macs,
     first_layer_macs,
     flops_per_sample,
+    lenet5_macs,
     linear_macs,
     macs_per_sample,
     make_data,
+    resnet_macs,
+    runs_on,
     spec_of,
 )
 
@@ -126,6 +135,7 @@ __all__ = [
     "gemm_peak",
     "jax_reshape_trial",
     "jax_trial",
+    "lenet5_macs",
     "linear_macs",
     "macs_per_sample",
     "make_data",
@@ -134,8 +144,10 @@ __all__ = [
     "peak_share_error",
     "peak_share_text",
     "pinned_to_one_core",
+    "resnet_macs",
     "results_json",
     "run",
+    "runs_on",
     "spec_of",
     "summary",
     "sweep_series",

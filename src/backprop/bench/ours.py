@@ -18,7 +18,10 @@ from .workloads import (
     CLASSES,
     CNN_HIDDEN,
     IMAGE,
+    IMAGE_MODELS,
+    LENET5,
     MLP,
+    RESNET_WIDTHS,
     SIGMOID_MLP,
     Data,
     Spec,
@@ -30,14 +33,20 @@ from .workloads import (
 
 def our_model(kind: str) -> bp.Sequential:
     """The workload's network, float32, seed 0: ``architectures.build``, as ``backprop train`` builds it."""
-    input_shape = (1, IMAGE, IMAGE) if kind == "cnn" else (IMAGE * IMAGE,)
-    hidden = {"cnn": (CNN_HIDDEN,), "mlp": MLP[1:-1], "sigmoid-mlp": SIGMOID_MLP[1:-1]}[kind]
+    input_shape = (1, IMAGE, IMAGE) if kind in IMAGE_MODELS else (IMAGE * IMAGE,)
+    hidden = {
+        "cnn": (CNN_HIDDEN,),
+        "mlp": MLP[1:-1],
+        "sigmoid-mlp": SIGMOID_MLP[1:-1],
+        "lenet5": LENET5[2:],
+        "resnet": RESNET_WIDTHS,
+    }[kind]
     return build(kind, input_shape, CLASSES, hidden, dtype=np.float32, rng=0)
 
 
 def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
     x, y = data.x[: spec.samples], data.y[: spec.samples]
-    if spec.model != "cnn":
+    if spec.model not in IMAGE_MODELS:
         x = x.reshape(len(x), -1)  # a view: the MLPs take (N, 784)
 
     def setup() -> tuple[bp.Sequential, Setup]:

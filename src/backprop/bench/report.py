@@ -15,7 +15,7 @@ from typing import Any
 
 from ..tables import format_table
 from .results import Results
-from .workloads import FRAMEWORKS, NAMES, ONLY_ON, TIMED, flops_per_sample, spec_of
+from .workloads import FRAMEWORKS, NAMES, TIMED, flops_per_sample, runs_on, spec_of
 
 CORETYPE_WARNING = (
     "OPENBLAS_CORETYPE={value} is set: NumPy's GEMM is forced to that core type's kernels "
@@ -28,14 +28,18 @@ _TARGETS = {
     "cnn": "PyTorch <= 1.1, JAX <= 1.0",
     "sigmoid-mlp": "PyTorch <= 0.35, JAX <= 0.9",
     "infer": "PyTorch <= 1.0",
+    "lenet5": "PyTorch <= 1.3",
+    "resnet": "PyTorch <= 1.3",
     "memory": "ours <= 50 MB",
 }
-# Issue 11's targets, ratio of times ours / theirs: framework -> the most it may be.
+# Issue 11's targets (W5 and W6: issue 21's), ratio of times ours / theirs: framework -> the most it may be.
 _LIMITS = {
     "mlp": {"torch": 0.75, "jax": 0.95},
     "cnn": {"torch": 1.1, "jax": 1.0},
     "sigmoid-mlp": {"torch": 0.35, "jax": 0.9},
     "infer": {"torch": 1.0},
+    "lenet5": {"torch": 1.3},
+    "resnet": {"torch": 1.3},
 }
 PEERS = ("torch", "torch-nchw", "jax", "jax-reshape")
 
@@ -101,6 +105,10 @@ def summary(results: Results) -> list[dict[str, Any]]:
             label, unit = f"W1 mlp, s / epoch of {spec.samples:,}", "s"
         elif workload == "cnn":
             label, unit = f"W2 cnn, s / {spec.samples:,} samples", "s"
+        elif workload == "lenet5":
+            label, unit = f"W5 lenet5, s / {spec.samples:,} samples", "s"
+        elif workload == "resnet":
+            label, unit = f"W6 resnet, s / {spec.samples:,} samples", "s"
         elif workload == "sigmoid-mlp":
             label = f"W3 sigmoid-mlp, s / epoch of {sizes.data:,}"
             if spec.samples != sizes.data:
@@ -175,7 +183,7 @@ def _met(checks: dict[str, bool | None]) -> str:
 
 
 def _cell(results: Results, framework: str, workload: str, value: float | None, unit: str) -> str:
-    if framework not in results.frameworks or (framework in ONLY_ON and workload not in ONLY_ON[framework]):
+    if framework not in results.frameworks or not runs_on(framework, workload.removesuffix("-step")):
         return "-"
     if results.status.get(framework) != "ok":
         return results.status.get(framework, "-")
@@ -206,8 +214,9 @@ def format_report(results: Results) -> str:
         out += format_table(header, table, "l" + "r" * (len(header) - 3) + "ll")
         out.append(
             f"medians of {results.rounds} interleaved round(s); ratios are ours / theirs in time, lower is "
-            "better (W4 too: its row shows samples/s); on W2 PyTorch is channels-last and PyTorch-NCHW "
-            "its default layout, JAX pools with lax.reduce_window and JAX-reshape with a reshape and max"
+            "better (W4 too: its row shows samples/s); on W2, W5 and W6 PyTorch is channels-last and "
+            "PyTorch-NCHW its default layout, JAX pools with lax.reduce_window and JAX-reshape with a "
+            "reshape and max"
         )
     cpu_lines = []
     for row in rows:

@@ -25,7 +25,6 @@ from .workloads import (
     FRAMEWORKS,
     FULL,
     NAMES,
-    ONLY_ON,
     SWEEP_FRAMEWORKS,
     TIMED,
     WORKLOADS,
@@ -33,6 +32,7 @@ from .workloads import (
     Spec,
     Trial,
     make_data,
+    runs_on,
     spec_of,
 )
 
@@ -117,7 +117,7 @@ def _run(
         for framework in live:
             if name.startswith("sweep:") and framework not in SWEEP_FRAMEWORKS:
                 continue
-            if framework in ONLY_ON and name not in ONLY_ON[framework]:
+            if not runs_on(framework, name.split(":")[0]):
                 continue
             try:
                 trial = TRIALS[framework](spec, data, threads)
@@ -158,7 +158,7 @@ def _run(
                 log(f"round {r}/{rounds}: {name} {NAMES[framework]} {seconds:.4g} s")
 
     if "memory" in workloads:
-        for framework in (f for f in live if f not in ONLY_ON):
+        for framework in (f for f in live if runs_on(f, "memory")):
             log(f"memory: {NAMES[framework]} (a fresh process)")
             results.memory[framework] = memory_in_subprocess(framework, sizes.data, threads, threads)
     results.environment["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None

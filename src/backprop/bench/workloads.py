@@ -20,8 +20,10 @@ import numpy as np
 
 import backprop as bp
 
-WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory")
-TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer")
+WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet", "sweep", "memory")
+TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet")
+# The timed workloads whose network takes images (N, 1, 28, 28); the others take (N, 784).
+IMAGE_MODELS = ("cnn", "lenet5", "resnet")
 FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax", "jax-reshape")
 NAMES = {
     "ours": "ours",
@@ -32,14 +34,22 @@ NAMES = {
 }
 # The package each framework runs on; peers share their framework's.
 MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax", "jax-reshape": "jax"}
-# Peers that run only W2: PyTorch in NCHW, and JAX with its max-pool as a reshape.
-ONLY_ON = {"torch-nchw": ("cnn",), "jax-reshape": ("cnn",)}
+# Peers that run only some workloads: PyTorch in NCHW the convolutional ones, JAX with its
+# max-pool as a reshape only W2, and JAX not the architectures of issue 21 (LeNet-5 and the
+# ResNet), which nobody has written for it here.
+ONLY_ON = {
+    "torch-nchw": IMAGE_MODELS,
+    "jax-reshape": ("cnn",),
+    "jax": ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory"),
+}
 SWEEP_FRAMEWORKS = ("ours", "torch")  # JAX would compile one program per batch size
 
 MLP = (784, 256, 128, 10)
 SIGMOID_MLP = (784, 100, 10)
 CNN_CHANNELS = (1, 32, 64)
 CNN_HIDDEN = 128
+LENET5 = (6, 16, 120, 84)  # the two convolutions' channels, then the Linear layers' widths
+RESNET_WIDTHS = (16, 32, 64)  # three stages of two residual blocks each
 CLASSES = 10
 IMAGE = 28
 
@@ -80,6 +90,34 @@ def cnn_macs() -> int:
     return macs + linear_macs((c2 * side * side, CNN_HIDDEN, CLASSES))
 
 
+def lenet5_macs() -> int:
+    """Multiply-adds per sample of W5: 5x5 convolutions (the first padded by 2), 2x2 average pools."""
+    c1, c2, *hidden = LENET5
+    macs = conv2d_macs(1, c1, (5, 5), (IMAGE, IMAGE))
+    side = IMAGE // 2 - 4
+    macs += conv2d_macs(c1, c2, (5, 5), (side, side))
+    side //= 2
+    return macs + linear_macs((c2 * side * side, *hidden, CLASSES))
+
+
+def resnet_macs() -> int:
+    """Multiply-adds per sample of W6's convolutions and Linear (BatchNorm and the sums not counted).
+
+    The 3x3 stem, then per stage two blocks of two 3x3 convolutions; a stage after the first
+    halves the map in its first convolution and adds a 1x1 projection of the block's input.
+    """
+    side, width = IMAGE, RESNET_WIDTHS[0]
+    macs = conv2d_macs(1, width, (3, 3), (side, side))
+    for stage, channels in enumerate(RESNET_WIDTHS):
+        if stage:
+            side = (side - 1) // 2 + 1  # a 3x3 convolution with stride 2 and padding 1
+            macs += conv2d_macs(width, channels, (1, 1), (side, side))
+        macs += conv2d_macs(width, channels, (3, 3), (side, side))
+        macs += 3 * conv2d_macs(channels, channels, (3, 3), (side, side))
+        width = channels
+    return macs + linear_macs((width, CLASSES))
+
+
 def macs_per_sample(workload: str) -> int:
     """Multiply-adds of one sample's forward pass in ``workload`` (``sweep`` and ``infer`` use W1's)."""
     if workload in ("mlp", "infer", "sweep", "memory"):
@@ -88,13 +126,26 @@ def macs_per_sample(workload: str) -> int:
         return cnn_macs()
     if workload == "sigmoid-mlp":
         return linear_macs(SIGMOID_MLP)
+    if workload == "lenet5":
+        return lenet5_macs()
+    if workload == "resnet":
+        return resnet_macs()
     raise ValueError(f"macs_per_sample: unknown workload {workload!r}; choose one of {', '.join(WORKLOADS)}")
+
+
+def runs_on(framework: str, workload: str) -> bool:
+    """Whether ``framework`` takes part in ``workload`` (``ONLY_ON`` limits some peers)."""
+    return framework not in ONLY_ON or workload in ONLY_ON[framework]
 
 
 def first_layer_macs(workload: str) -> int:
     """Multiply-adds per sample of the first layer, whose input gradient training never computes."""
     if workload == "cnn":
         return conv2d_macs(CNN_CHANNELS[0], CNN_CHANNELS[1], (3, 3), (IMAGE, IMAGE))
+    if workload == "lenet5":
+        return conv2d_macs(1, LENET5[0], (5, 5), (IMAGE, IMAGE))
+    if workload == "resnet":
+        return conv2d_macs(1, RESNET_WIDTHS[0], (3, 3), (IMAGE, IMAGE))
     sizes = SIGMOID_MLP if workload == "sigmoid-mlp" else MLP
     macs_per_sample(workload)  # refuses an unknown workload
     return linear_macs(sizes[:2])
@@ -119,6 +170,8 @@ class Sizes:
 
     data: int = 60_000  # samples made; W1's epoch
     cnn: int = 10_000
+    lenet5: int = 10_000
+    resnet: int = 2_048
     # W3 times this many samples, scaled to an epoch of ``data``: the whole epoch since issue 11
     # (600 steps, 0.07 s a round, were too short to survive a neighbour on a shared core)
     sigmoid: int = 60_000
@@ -139,6 +192,8 @@ FULL = Sizes()
 QUICK = Sizes(
     data=2_000,
     cnn=320,
+    lenet5=320,
+    resnet=128,
     sigmoid=2_000,
     infer=2_000,
     sweep_batches=(1, 8, 64, 512),
@@ -152,7 +207,7 @@ QUICK = Sizes(
 class Spec:
     """One thing to time: train (one epoch) or infer ``model`` on the first ``samples`` samples."""
 
-    model: str  # "mlp", "cnn" or "sigmoid-mlp"
+    model: str  # "mlp", "cnn", "sigmoid-mlp", "lenet5" or "resnet"
     samples: int
     batch_size: int
     train: bool = True
@@ -160,7 +215,7 @@ class Spec:
 
 
 def spec_of(workload: str, sizes: Sizes) -> Spec:
-    """The Spec of a timed workload (``mlp``, ``cnn``, ``sigmoid-mlp``, ``infer``)."""
+    """The Spec of a timed workload (``mlp``, ``cnn``, ``sigmoid-mlp``, ``infer``, ``lenet5``, ``resnet``)."""
     if workload == "mlp":
         return Spec("mlp", sizes.data, 128)
     if workload == "cnn":
@@ -169,6 +224,10 @@ def spec_of(workload: str, sizes: Sizes) -> Spec:
         return Spec("sigmoid-mlp", sizes.sigmoid, 10, lr=3.0)
     if workload == "infer":
         return Spec("mlp", sizes.infer, sizes.infer_batch, train=False)
+    if workload == "lenet5":
+        return Spec("lenet5", sizes.lenet5, 64)
+    if workload == "resnet":
+        return Spec("resnet", sizes.resnet, 64)
     raise ValueError(f"spec_of: {workload!r} is not a timed workload; choose one of {', '.join(TIMED)}")
 
 

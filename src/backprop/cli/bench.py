@@ -27,7 +27,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench",
         help="time training and inference against PyTorch and JAX (issue 5's workloads)",
-        description="Time W1 mlp, W2 cnn, W3 sigmoid-mlp, W4 infer, a batch-size sweep and peak memory "
+        description="Time W1 mlp, W2 cnn, W3 sigmoid-mlp, W4 infer, W5 lenet5, W6 resnet, a batch-size "
+        "sweep and peak memory "
         "on synthetic MNIST-shaped data, ours through bp.fit, alternating with PyTorch and JAX when "
         "they are installed, and print medians, ratios and the share of the GEMM peak. Report "
         "figures from a run with OPENBLAS_CORETYPE unset (env -u OPENBLAS_CORETYPE backprop bench).",

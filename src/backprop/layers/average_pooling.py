@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer
+from .channels import is_channels_last
 from .windows import Pair, describe_pair, offset_view, output_size, pair_config, pool_window
 
 
@@ -49,12 +50,29 @@ def avgpool2d_backward(
     kh, kw = kernel
     ph, pw = padding
     n, c, h, w = x_shape
-    gx_padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), gy.dtype)
     share = gy * gy.dtype.type(1.0 / (kh * kw))
     out_hw = gy.shape[2:]
+    # Windows that do not overlap (stride >= window) each write their own pixels: assign, not add,
+    # and where they tile the whole map no pixel needs its zero first.
+    apart = stride[0] >= kh and stride[1] >= kw
+    tiled = apart and stride == kernel and not (ph or pw) and (h, w) == (out_hw[0] * kh, out_hw[1] * kw)
+    gx_padded = _like(share, (n, c, h + 2 * ph, w + 2 * pw), zeros=not tiled)
     for offset in range(kh * kw):
-        offset_view(gx_padded, *divmod(offset, kw), stride, out_hw)[...] += share
+        target = offset_view(gx_padded, *divmod(offset, kw), stride, out_hw)
+        if apart:
+            target[...] = share
+        else:
+            target[...] += share
     return gx_padded[:, :, ph : ph + h, pw : pw + w]
+
+
+def _like(gy: np.ndarray, shape: tuple[int, int, int, int], zeros: bool) -> np.ndarray:
+    """A new ``(n, c, h, w)`` array in ``gy``'s memory layout (channels-last if ``gy`` is), zeroed or not."""
+    make = np.zeros if zeros else np.empty
+    if gy.transpose(0, 2, 3, 1).flags.c_contiguous and not gy.flags.c_contiguous:
+        n, c, h, w = shape
+        return make((n, h, w, c), gy.dtype).transpose(0, 3, 1, 2)
+    return make(shape, gy.dtype)
 
 
 class AvgPool2d(Layer):
@@ -126,10 +144,11 @@ class GlobalAvgPool2d(Layer):
     def __init__(self) -> None:
         super().__init__()
         self._x_shape: tuple[int, ...] | None = None
+        self._channels_last = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.check_input(x, 4, "(N, C, H, W)")
-        self._x_shape = x.shape
+        self._x_shape, self._channels_last = x.shape, is_channels_last(x)
         return x.mean(axis=(2, 3))
 
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -137,8 +156,11 @@ class GlobalAvgPool2d(Layer):
         self._check_grad(gy, None if x_shape is None else x_shape[:2])
         if not input_grad:
             return None
-        h, w = x_shape[2:]
+        n, c, h, w = x_shape
         share = gy * gy.dtype.type(1.0 / (h * w))
+        # in the input's memory layout, so the layers before it work on maps laid out as theirs
+        if self._channels_last:
+            return np.repeat(share, h * w, axis=0).reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return np.broadcast_to(share[:, :, None, None], x_shape).copy()
 
     def __str__(self) -> str:

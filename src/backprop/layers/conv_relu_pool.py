@@ -30,7 +30,8 @@ import numpy as np
 
 from .activations import ReLU, relu_backward, relu_forward
 from .base import Layer
-from .conv import Conv2d, channels_last, check_conv_input, conv2d_backward, conv2d_forward
+from .channels import channel_sum, per_channel
+from .conv import Conv2d, check_conv_input, conv2d_backward, conv2d_forward
 from .pooling import MaxPool2d, check_pool_input, maxpool2d_backward, maxpool2d_forward
 from .windows import Scratch
 
@@ -91,7 +92,7 @@ class ConvReLUPool:
         pooled, self._argmax = maxpool2d_forward(z, pool.kernel_size, pool.stride)
         bias = conv.bias
         if bias is not None:
-            pooled += bias[:, None, None]  # the pool's output is the block's own
+            pooled += per_channel(bias, pooled)  # the pool's output is the block's own
         y = self._y = relu_forward(pooled)
         self._x_shape, self._z_shape = x.shape, z.shape
         conv.ran_in_block = self.relu.ran_in_block = pool.ran_in_block = True
@@ -107,12 +108,7 @@ class ConvReLUPool:
             )
         grad_pooled = relu_backward(gy, y)
         if "bias" in conv.params:
-            grad_bias = conv.grad_buffer("bias")
-            rows = channels_last(grad_pooled)
-            if rows.flags.c_contiguous:
-                np.sum(rows.reshape(-1, rows.shape[-1]), axis=0, out=grad_bias)
-            else:
-                np.sum(grad_pooled, axis=(0, 2, 3), out=grad_bias)
+            np.copyto(conv.grad_buffer("bias"), channel_sum(grad_pooled))
         argmax = self._argmax
         assert argmax is not None  # set with y
         out = self._scratch.get("grad_z", self._z_shape, gy.dtype, like=argmax) if self._reuse else None
