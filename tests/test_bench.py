@@ -20,7 +20,7 @@ from backprop import bench
 
 ROWS = (
     "W1 mlp", "W2 cnn", "W3 sigmoid-mlp, s / epoch", "W3 sigmoid-mlp, us / step", "W4 infer", "W5 lenet5",
-    "W6 resnet",
+    "W6 resnet", "W7 cnn infer", "W8 cnn one image",
 )
 
 # A finder that refuses torch and jax, as on a machine where they are not installed.
@@ -43,7 +43,7 @@ sys.exit(main(sys.argv[1:]))
 def quick_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     result = cli_ok(
-        "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,lenet5,resnet,sweep",
+        "bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,cnn,sigmoid-mlp,infer,lenet5,resnet,cnn-infer,cnn-latency,sweep",
         "--json", folder / "results.json", "--plot", folder / "sweep.png", timeout=300,
     )
     return result.stdout, folder
@@ -73,7 +73,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     _, folder = quick_run
     content = json.loads((folder / "results.json").read_text())
     assert content["rounds"] == 1 and content["frameworks"] == ["ours"]
-    for workload in ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet"):
+    for workload in bench.TIMED:
         (seconds,) = content["seconds"][workload]["ours"]
         (cpu,) = content["cpu_seconds"][workload]["ours"]
         assert seconds > 0 and 0 < cpu <= seconds * 1.05  # one pinned core: no more CPU than wall
@@ -90,7 +90,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
     assert env["cpu"] and env["numpy"] and env["blas_threads"] >= 1
     assert "OPENBLAS_CORETYPE" in env
     assert [row["workload"] for row in content["summary"]] == [
-        "mlp", "cnn", "sigmoid-mlp", "sigmoid-mlp-step", "infer", "lenet5", "resnet"
+        "mlp", "cnn", "sigmoid-mlp", "sigmoid-mlp-step", "infer", "lenet5", "resnet", "cnn-infer", "cnn-latency"
     ]
 
 
@@ -127,6 +127,14 @@ def test_flop_counts_match_hand_computed_numbers():
     assert bench.resnet_macs() == 784 * 16 * 9 + stage1 + stage2 + stage3 + 640 == 20_183_936
     with pytest.raises(ValueError, match="unknown workload 'rnn'"):
         bench.macs_per_sample("rnn")
+
+
+def test_w7_times_the_batch_predict_chooses_for_w2s_network():
+    from backprop.batching import auto_batch_size
+    from backprop.bench.ours import our_model
+
+    spec = bench.spec_of("cnn-infer", bench.FULL)
+    assert spec.batch_size == auto_batch_size(our_model("cnn").eval(), bench.make_data(spec.samples).x)
 
 
 @pytest.mark.parametrize("workload", ["cnn", "lenet5", "resnet"])

@@ -188,3 +188,17 @@ def test_a_copy_made_between_forward_and_backward_keeps_the_blocks_state():
     np.testing.assert_array_equal(twin.backward(gy), model.backward(gy))
     for name in model.grads:
         np.testing.assert_array_equal(twin.grads[name], model.grads[name])
+
+
+def test_in_eval_the_block_pools_without_positions_and_its_backward_still_works():
+    rng = np.random.default_rng(7)
+    layers = (bp.Conv2d(2, 4, 3, padding=1, rng=rng, dtype=np.float64), bp.ReLU(), bp.MaxPool2d(2))
+    model = bp.Sequential(*layers).eval()
+    x = rng.standard_normal((3, 2, 6, 6))
+    y = model(x)
+    assert model.steps[0]._argmax is None
+    gy = rng.standard_normal(y.shape)
+    gx = model.backward(gy)
+    trained = bp.Sequential(*layers)
+    np.testing.assert_array_equal(trained(x), y)
+    np.testing.assert_array_equal(trained.backward(gy), gx)

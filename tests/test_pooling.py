@@ -202,3 +202,17 @@ def test_flatten_errors():
     layer(np.zeros((2, 3, 2)))
     with pytest.raises(ValueError, match=r"Flatten\(\): expected gradient of shape \(2, 6\).*got \(2, 3, 2\)"):
         layer.backward(np.zeros((2, 3, 2)))
+
+
+@pytest.mark.parametrize(("shape", "kernel", "stride"), POOL_CASES)
+@pytest.mark.parametrize("padding", [0, 1])
+def test_maxpool_in_eval_takes_the_maximum_alone_and_a_backward_after_it_still_works(shape, kernel, stride, padding):
+    rng = np.random.default_rng(3)
+    padding = min(padding, int(np.min(kernel)) // 2)  # at most half the window (a 1x1 window: none)
+    x = rng.integers(0, 3, size=shape).astype(F64)  # many ties: the first max gets the gradient
+    trained, evaluated = MaxPool2d(kernel, stride, padding), MaxPool2d(kernel, stride, padding).eval()
+    y = evaluated(x)
+    np.testing.assert_array_equal(y, trained(x))
+    assert evaluated._argmax is None  # no positions kept in eval()
+    gy = rng.standard_normal(y.shape)
+    np.testing.assert_array_equal(evaluated.backward(gy), trained.backward(gy))

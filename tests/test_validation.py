@@ -40,8 +40,10 @@ REFUSED = [
     (lambda: bp.fit(m := model(), bp.SoftmaxCrossEntropy(), bp.SGD(m, 0.1), *data(), shuffle="no"),
      r"^fit: shuffle must be True or False, got 'no'$"),
     (lambda: bp.evaluate(model(), bp.SoftmaxCrossEntropy(), *data(), batch_size=False),
-     r"^evaluate: batch_size must be a positive integer or None, got False$"),
+     r'^evaluate: batch_size must be a positive integer, None or "auto", got False$'),
     (lambda: bp.predict(model(), data()[0], batch_size=0), r"^predict: batch_size must be a positive integer"),
+    (lambda: bp.predict(model(), data()[0], batch_size="Auto"),
+     r'^predict: batch_size must be a positive integer, None or "auto", got \'Auto\'$'),
 ]
 
 

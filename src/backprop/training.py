@@ -35,6 +35,7 @@ import numpy as np
 
 from . import validation
 from .accuracy import classifies, correct_count
+from .batching import BatchSize, check_batch_size, resolve_batch_size
 from .callbacks import (
     Callback,
     CallbackList,
@@ -451,17 +452,20 @@ def evaluate(
     loss: Loss,
     x: np.ndarray,
     y: np.ndarray,
-    batch_size: int | None = 1000,
+    batch_size: BatchSize = "auto",
     distributed: DataParallel | None = None,
 ) -> dict[str, float]:
     """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` in ``eval()`` mode (no accuracy for regression).
+
+    ``batch_size``: samples per forward pass; ``"auto"`` sizes it by the model's activations
+    (``batching.py``), None takes the whole set at once.
 
     The loss is the loss's own reduction applied to the whole set: the mean over all samples
     for ``reduction="mean"``, the total for ``"sum"``. With ``distributed`` (called on every
     rank with the same set) each rank evaluates its contiguous shard and the totals are summed
     across the ranks, so every rank returns the same numbers.
     """
-    validation.positive_integer_or_none("evaluate", "batch_size", batch_size)
+    batch_size = check_batch_size("evaluate", batch_size)
     x, y = check_data(model, loss, x, y, "evaluate")
     n = x.shape[0]
     if distributed is not None:
@@ -472,8 +476,9 @@ def evaluate(
     try:
         total, correct = 0.0, 0
         counts_correct = classifies(loss)
-        for start in _batches(x.shape[0], batch_size):
-            stop = start + (x.shape[0] if batch_size is None else int(batch_size))
+        step = resolve_batch_size(batch_size, model, x)
+        for start in _batches(x.shape[0], step):
+            stop = start + (x.shape[0] if step is None else step)
             xb, yb = x[start:stop], y[start:stop]
             outputs = model(xb)
             value = loss(outputs, yb)
@@ -491,9 +496,13 @@ def evaluate(
 
 
 def predict(
-    model: Layer, x: np.ndarray, batch_size: int | None = 1000, probabilities: bool = True
+    model: Layer, x: np.ndarray, batch_size: BatchSize = "auto", probabilities: bool = True
 ) -> np.ndarray:
     """The model's outputs for ``x`` in ``eval()`` mode, in batches.
+
+    ``batch_size``: samples per forward pass; ``"auto"`` sizes it by the model's activations
+    so that they stay in cache (64 for the benchmark's CNN, 1,024 for its MLP: ``batching.py``),
+    None takes all of ``x`` at once.
 
     A classifier trained by ``fit`` with ``SoftmaxCrossEntropy`` outputs logits; its
     ``output_transform`` is then ``"softmax"`` and ``predict`` returns probabilities (pass
@@ -502,7 +511,7 @@ def predict(
     With ``PoissonNLLLoss`` it is ``"exp"``: the rates ``e^z``. ``x`` may be a SciPy sparse
     matrix when the first layer is a ``Linear``.
     """
-    validation.positive_integer_or_none("predict", "batch_size", batch_size)
+    batch_size = check_batch_size("predict", batch_size)
     if not is_sparse(x):  # a SciPy sparse matrix goes to a first Linear layer as it is, a batch at a time
         x = np.asarray(x)
     dtype = model.dtype
@@ -512,8 +521,8 @@ def predict(
     model.eval()
     try:
         n = x.shape[0]
-        step = n if batch_size is None else int(batch_size)
-        outputs = np.concatenate([model(x[start : start + step]) for start in _batches(n, batch_size)])
+        step = resolve_batch_size(batch_size, model, x)
+        outputs = np.concatenate([model(x[start : start + (step or n)]) for start in _batches(n, step)])
     finally:
         model.train(was_training)
     transform = getattr(model, "output_transform", None) if probabilities else None

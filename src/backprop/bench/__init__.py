@@ -20,6 +20,10 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
 ``resnet``     W6: ``--model resnet`` (a 3x3 stem, three stages of two residual blocks of
                16, 32, 64 channels with BatchNorm, global average pooling, Linear), lr 0.1,
                batch 64: seconds per 2,048 samples
+``cnn-infer``  W7: W2's network, ``bp.predict`` of 10,000 images in the batch its ``"auto"`` gives
+               (64): samples per second
+``cnn-latency``  W8: W2's network, one ``bp.predict`` call per image (softmax included), what each
+               request of the draw-a-digit page pays: microseconds per call
 ``sweep``      W1's training throughput for batch sizes 1 to 1024 (ours and PyTorch)
 ``memory``     peak resident memory of one W1 epoch over the data set, each framework in a
                fresh subprocess (``python -m backprop.bench --memory FRAMEWORK``)
@@ -28,11 +32,11 @@ cross-entropy (mean), plain SGD, shuffled every epoch:
 Ours runs through the public path a user takes: ``bp.fit(..., progress=False)`` and
 ``bp.predict``. PyTorch runs eagerly (a plain loop: ``randperm``, ``zero_grad(set_to_none=
 True)``, ``CrossEntropyLoss``, ``SGD``; W2 both channels-last, ``torch``, and NCHW,
-``torch-nchw``, likewise W5 and W6; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
+``torch-nchw``, likewise W5-W8; inference under ``inference_mode``). JAX compiles W1 as a whole epoch
 (``lax.scan`` over the batches), W2 (NHWC: ``lax.conv_general_dilated`` and
 ``lax.reduce_window``; ``jax-reshape`` pools with a reshape and max, which XLA:CPU
 differentiates faster) and W3 as one jitted step called per batch, W4 as a jitted forward;
-compile time is excluded from the timings and reported apart; it does not run W5 and W6.
+compile time is excluded from the timings and reported apart; it does not run W5-W8.
 
 By default every thread of the run is pinned to one core and each framework uses one
 thread (``pinning``); ``threads=N`` (``--threads N``) runs unpinned with N threads. Each

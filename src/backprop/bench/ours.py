@@ -68,7 +68,11 @@ def _ours_run(spec: Spec, data: Data) -> Callable[[], float]:
         )
 
     def infer(state: tuple[bp.Sequential, Setup]) -> None:
-        bp.predict(state[0], x, batch_size=spec.batch_size, probabilities=False)
+        if spec.per_call:
+            for start in range(0, len(x), spec.batch_size):
+                bp.predict(state[0], x[start : start + spec.batch_size])
+        else:
+            bp.predict(state[0], x, batch_size=spec.batch_size, probabilities=False)
 
     return lambda: timed(setup, train if spec.train else infer)
 

@@ -17,6 +17,8 @@ from ..tables import format_table
 from .results import Results
 from .workloads import FRAMEWORKS, NAMES, TIMED, flops_per_sample, runs_on, spec_of
 
+RATES = ("infer", "cnn-infer")  # rows in samples/s, higher is better
+
 CORETYPE_WARNING = (
     "OPENBLAS_CORETYPE={value} is set: NumPy's GEMM is forced to that core type's kernels "
     "(Haswell: AVX2, about half the speed on AVX-512 machines); run with env -u OPENBLAS_CORETYPE"
@@ -30,6 +32,8 @@ _TARGETS = {
     "infer": "PyTorch <= 1.0",
     "lenet5": "PyTorch <= 1.3",
     "resnet": "PyTorch <= 1.3",
+    "cnn-infer": "PyTorch <= 1.0",
+    "cnn-latency": "PyTorch <= 1.0",
     "memory": "ours <= 50 MB",
 }
 # Issue 11's targets (W5 and W6: issue 21's), ratio of times ours / theirs: framework -> the most it may be.
@@ -40,6 +44,8 @@ _LIMITS = {
     "infer": {"torch": 1.0},
     "lenet5": {"torch": 1.3},
     "resnet": {"torch": 1.3},
+    "cnn-infer": {"torch": 1.0},
+    "cnn-latency": {"torch": 1.0},
 }
 PEERS = ("torch", "torch-nchw", "jax", "jax-reshape")
 
@@ -57,13 +63,16 @@ def peak_share_text(share: float | None) -> str:
 
 
 def _value(results: Results, workload: str, framework: str) -> float | None:
-    """The row's figure: seconds per epoch / per N samples (W3 scaled to a whole epoch), samples/s for W4."""
+    """The row's figure: seconds per epoch / per N samples (W3 scaled to a whole epoch), samples/s for
+    W4 and W7, microseconds per image for W8."""
     seconds = results.median(workload, framework)
     if seconds is None:
         return None
     samples = spec_of(workload, results.sizes).samples
-    if workload == "infer":
+    if workload in RATES:
         return samples / seconds
+    if workload == "cnn-latency":
+        return seconds / samples * 1e6
     return seconds * results.sizes.data / samples if workload == "sigmoid-mlp" else seconds
 
 
@@ -72,8 +81,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _time_ratios(workload: str, values: dict[str, float | None]) -> dict[str, float | None]:
-    """Ours / theirs in time, for every peer: W4's values are rates, so its ratio is theirs / ours."""
-    if workload == "infer":
+    """Ours / theirs in time, for every peer: W4's and W7's values are rates, so theirs / ours."""
+    if workload in RATES:
         return {f: _ratio(values[f], values["ours"]) for f in PEERS}
     return {f: _ratio(values["ours"], values[f]) for f in PEERS}
 
@@ -109,6 +118,11 @@ def summary(results: Results) -> list[dict[str, Any]]:
             label, unit = f"W5 lenet5, s / {spec.samples:,} samples", "s"
         elif workload == "resnet":
             label, unit = f"W6 resnet, s / {spec.samples:,} samples", "s"
+        elif workload == "cnn-infer":
+            label = f"W7 cnn infer, samples/s ({spec.samples:,}, batch {spec.batch_size})"
+            unit = "samples/s"
+        elif workload == "cnn-latency":
+            label, unit = f"W8 cnn one image, us / predict call ({spec.samples:,} calls)", "us"
         elif workload == "sigmoid-mlp":
             label = f"W3 sigmoid-mlp, s / epoch of {sizes.data:,}"
             if spec.samples != sizes.data:
@@ -214,7 +228,7 @@ def format_report(results: Results) -> str:
         out += format_table(header, table, "l" + "r" * (len(header) - 3) + "ll")
         out.append(
             f"medians of {results.rounds} interleaved round(s); ratios are ours / theirs in time, lower is "
-            "better (W4 too: its row shows samples/s); on W2, W5 and W6 PyTorch is channels-last and "
+            "better (W4 and W7 too: their rows show samples/s); on W2 and W5-W8 PyTorch is channels-last and "
             "PyTorch-NCHW its default layout, JAX pools with lax.reduce_window and JAX-reshape with a "
             "reshape and max"
         )

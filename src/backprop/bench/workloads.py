@@ -20,10 +20,16 @@ import numpy as np
 
 import backprop as bp
 
-WORKLOADS = ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet", "sweep", "memory")
-TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet")
-# The timed workloads whose network takes images (N, 1, 28, 28); the others take (N, 784).
+WORKLOADS = (
+    "mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet", "cnn-infer", "cnn-latency", "sweep", "memory"
+)
+TIMED = ("mlp", "cnn", "sigmoid-mlp", "infer", "lenet5", "resnet", "cnn-infer", "cnn-latency")
+# The networks that take images (N, 1, 28, 28); the others take (N, 784).
 IMAGE_MODELS = ("cnn", "lenet5", "resnet")
+# The workloads of those networks: PyTorch runs them in both memory layouts.
+CNN_WORKLOADS = (*IMAGE_MODELS, "cnn-infer", "cnn-latency")
+# The inference workloads, whose rows are rates (samples/s) or latencies rather than epochs.
+INFERENCE = ("infer", "cnn-infer", "cnn-latency")
 FRAMEWORKS = ("ours", "torch", "torch-nchw", "jax", "jax-reshape")
 NAMES = {
     "ours": "ours",
@@ -35,10 +41,10 @@ NAMES = {
 # The package each framework runs on; peers share their framework's.
 MODULES = {"ours": "backprop", "torch": "torch", "torch-nchw": "torch", "jax": "jax", "jax-reshape": "jax"}
 # Peers that run only some workloads: PyTorch in NCHW the convolutional ones, JAX with its
-# max-pool as a reshape only W2, and JAX not the architectures of issue 21 (LeNet-5 and the
-# ResNet), which nobody has written for it here.
+# max-pool as a reshape only W2, and JAX neither the architectures of issue 21 (LeNet-5 and the
+# ResNet), which nobody has written for it here, nor W2's inference.
 ONLY_ON = {
-    "torch-nchw": IMAGE_MODELS,
+    "torch-nchw": CNN_WORKLOADS,
     "jax-reshape": ("cnn",),
     "jax": ("mlp", "cnn", "sigmoid-mlp", "infer", "sweep", "memory"),
 }
@@ -50,6 +56,7 @@ CNN_CHANNELS = (1, 32, 64)
 CNN_HIDDEN = 128
 LENET5 = (6, 16, 120, 84)  # the two convolutions' channels, then the Linear layers' widths
 RESNET_WIDTHS = (16, 32, 64)  # three stages of two residual blocks each
+CNN_INFER_BATCH = 64
 CLASSES = 10
 IMAGE = 28
 
@@ -122,7 +129,7 @@ def macs_per_sample(workload: str) -> int:
     """Multiply-adds of one sample's forward pass in ``workload`` (``sweep`` and ``infer`` use W1's)."""
     if workload in ("mlp", "infer", "sweep", "memory"):
         return linear_macs(MLP)
-    if workload == "cnn":
+    if workload in ("cnn", "cnn-infer", "cnn-latency"):
         return cnn_macs()
     if workload == "sigmoid-mlp":
         return linear_macs(SIGMOID_MLP)
@@ -140,7 +147,7 @@ def runs_on(framework: str, workload: str) -> bool:
 
 def first_layer_macs(workload: str) -> int:
     """Multiply-adds per sample of the first layer, whose input gradient training never computes."""
-    if workload == "cnn":
+    if workload in ("cnn", "cnn-infer", "cnn-latency"):
         return conv2d_macs(CNN_CHANNELS[0], CNN_CHANNELS[1], (3, 3), (IMAGE, IMAGE))
     if workload == "lenet5":
         return conv2d_macs(1, LENET5[0], (5, 5), (IMAGE, IMAGE))
@@ -177,6 +184,8 @@ class Sizes:
     sigmoid: int = 60_000
     infer: int = 10_000
     infer_batch: int = 1_000
+    cnn_infer: int = 10_000
+    cnn_latency: int = 500  # images, one predict call each
     sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
     sweep_min_samples: int = 1_024  # a sweep point trains on max(this, 64 x batch) samples
     gemm_sizes: tuple[int, ...] = (1024, 2048)
@@ -196,6 +205,8 @@ QUICK = Sizes(
     resnet=128,
     sigmoid=2_000,
     infer=2_000,
+    cnn_infer=320,
+    cnn_latency=20,
     sweep_batches=(1, 8, 64, 512),
     sweep_min_samples=64,
     gemm_sizes=(256, 512),
@@ -212,10 +223,11 @@ class Spec:
     batch_size: int
     train: bool = True
     lr: float = 0.1
+    per_call: bool = False  # inference: one predict call per batch (the draw page's request), with softmax
 
 
 def spec_of(workload: str, sizes: Sizes) -> Spec:
-    """The Spec of a timed workload (``mlp``, ``cnn``, ``sigmoid-mlp``, ``infer``, ``lenet5``, ``resnet``)."""
+    """The Spec of a timed workload (one of ``TIMED``)."""
     if workload == "mlp":
         return Spec("mlp", sizes.data, 128)
     if workload == "cnn":
@@ -228,6 +240,10 @@ def spec_of(workload: str, sizes: Sizes) -> Spec:
         return Spec("lenet5", sizes.lenet5, 64)
     if workload == "resnet":
         return Spec("resnet", sizes.resnet, 64)
+    if workload == "cnn-infer":  # the batch predict's "auto" gives W2's network (tests/test_bench.py)
+        return Spec("cnn", sizes.cnn_infer, CNN_INFER_BATCH, train=False)
+    if workload == "cnn-latency":
+        return Spec("cnn", sizes.cnn_latency, 1, train=False, per_call=True)
     raise ValueError(f"spec_of: {workload!r} is not a timed workload; choose one of {', '.join(TIMED)}")
 
 
@@ -239,7 +255,7 @@ def warm_spec(spec: Spec) -> Spec:
     """
     b = spec.batch_size
     whole = min(spec.samples // b, max(3, -(-256 // b))) * b
-    return Spec(spec.model, whole + spec.samples % b, b, spec.train, spec.lr)
+    return Spec(spec.model, whole + spec.samples % b, b, spec.train, spec.lr, spec.per_call)
 
 
 @dataclass

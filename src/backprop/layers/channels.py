@@ -30,7 +30,8 @@ def per_channel(vector: np.ndarray, like: np.ndarray) -> np.ndarray:
     """
     if is_channels_last(like):
         _, channels, height, width = like.shape
-        return np.tile(vector, height * width).reshape(1, height, width, channels).transpose(0, 3, 1, 2)
+        tiled = np.broadcast_to(vector, (height, width, channels)).reshape(1, height, width, channels)
+        return tiled.transpose(0, 3, 1, 2)
     return vector.reshape((1, like.shape[1]) + (1,) * (like.ndim - 2))
 
 

@@ -32,7 +32,7 @@ from .activations import ReLU, relu_backward, relu_forward
 from .base import Layer
 from .channels import channel_sum, per_channel
 from .conv import Conv2d, check_conv_input, conv2d_backward, conv2d_forward
-from .pooling import MaxPool2d, check_pool_input, maxpool2d_backward, maxpool2d_forward
+from .pooling import MaxPool2d, check_pool_input, maxpool2d_backward, maxpool2d_forward, maxpool2d_max
 from .windows import Scratch
 
 
@@ -56,6 +56,7 @@ class ConvReLUPool:
         self._x_shape: tuple[int, ...] = ()
         self._z_shape: tuple[int, ...] = ()
         self._argmax: np.ndarray | None = None
+        self._z: np.ndarray | None = None
         self._y: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, object]:
@@ -89,7 +90,11 @@ class ConvReLUPool:
         out = self._scratch.get("z", (len(x) * ho * wo, conv.out_channels), x.dtype) if self._reuse else None
         z, self._xp = conv2d_forward(x, conv.weight, None, conv.stride, conv.padding, out)
         check_pool_input(pool, z)
-        pooled, self._argmax = maxpool2d_forward(z, pool.kernel_size, pool.stride)
+        if pool.training:
+            pooled, self._argmax = maxpool2d_forward(z, pool.kernel_size, pool.stride)
+            self._z = None
+        else:  # the maximum alone; a backward after it finds the positions from the kept z
+            pooled, self._argmax, self._z = maxpool2d_max(z, pool.kernel_size, pool.stride), None, z
         bias = conv.bias
         if bias is not None:
             pooled += per_channel(bias, pooled)  # the pool's output is the block's own
@@ -110,7 +115,9 @@ class ConvReLUPool:
         if "bias" in conv.params:
             np.copyto(conv.grad_buffer("bias"), channel_sum(grad_pooled))
         argmax = self._argmax
-        assert argmax is not None  # set with y
+        if argmax is None:
+            assert self._z is not None  # set with y
+            argmax = maxpool2d_forward(self._z, pool.kernel_size, pool.stride)[1]
         out = self._scratch.get("grad_z", self._z_shape, gy.dtype, like=argmax) if self._reuse else None
         grad_z = maxpool2d_backward(grad_pooled, argmax, self._z_shape, pool.kernel_size, pool.stride, out)
         return conv2d_backward(

@@ -48,6 +48,20 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.nda
     return y, argmax
 
 
+def maxpool2d_max(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """``y[b,c,i,j] = max_{i',j'} x[b,c, s_Y i + i', s_X j + j']`` alone, without the argmax.
+
+    What ``eval()`` needs: the same running maximum as ``maxpool2d_forward`` (so the same
+    values), one ``maximum`` pass per window offset instead of four passes.
+    """
+    kh, kw = kernel
+    out_hw = output_size(x.shape[2:], kernel, stride, (0, 0))
+    y = offset_view(x, 0, 0, stride, out_hw).copy(order="K")
+    for offset in range(1, kh * kw):
+        np.maximum(y, offset_view(x, *divmod(offset, kw), stride, out_hw), out=y)
+    return y
+
+
 def maxpool2d_backward(
     gy: np.ndarray,
     argmax: np.ndarray,
@@ -103,7 +117,9 @@ class MaxPool2d(Layer):
     ``x_pad`` is x with ``padding`` cells of ``-inf`` on each side (none by default): no window's
     maximum is one of them, so they get no gradient. Output size ``h_O = (h_I + 2 p_H - h_K) //
     s_Y + 1`` (likewise ``w_O``). On ties the gradient goes to one input only, the window's
-    first maximum in row-major order (as ``np.argmax``). Forward keeps that position per window.
+    first maximum in row-major order (as ``np.argmax``). Forward keeps that position per window
+    in training; in ``eval()`` it takes the maximum alone (a third of the passes) and keeps the
+    input, and a backward after it finds the positions then.
     ``kernel_size``, ``stride`` (default: ``kernel_size``) and ``padding`` (at most half the
     window, as PyTorch) are ints or ``(h, w)`` pairs. No parameters: float32 and float64 work.
     """
@@ -117,7 +133,9 @@ class MaxPool2d(Layer):
         super().__init__()
         self.kernel_size, self.stride, self.padding = pool_window("MaxPool2d", kernel_size, stride, padding)
         self._argmax: np.ndarray | None = None
+        self._x_padded: np.ndarray | None = None  # eval(): the input, for a backward's argmax
         self._x_shape: tuple[int, ...] = ()
+        self._y_shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_pool_input(self, x)
@@ -125,14 +143,22 @@ class MaxPool2d(Layer):
         ph, pw = self.padding
         if ph or pw:
             x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
-        y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
+        if self.training:
+            y, self._argmax = maxpool2d_forward(x, self.kernel_size, self.stride)
+            self._x_padded = None
+        else:
+            y, self._argmax, self._x_padded = maxpool2d_max(x, self.kernel_size, self.stride), None, x
+        self._y_shape = y.shape
         return y
 
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        argmax = self._argmax
-        self._check_grad(gy, None if argmax is None else argmax.shape)
+        self._check_grad(gy, self._y_shape)
         if not input_grad:
             return None
+        argmax = self._argmax
+        if argmax is None:  # the forward ran in eval(): find the maxima's positions now
+            assert self._x_padded is not None  # set with _y_shape
+            argmax = maxpool2d_forward(self._x_padded, self.kernel_size, self.stride)[1]
         (ph, pw), (n, c, h, w) = self.padding, self._x_shape
         padded_shape = (n, c, h + 2 * ph, w + 2 * pw)
         gx = maxpool2d_backward(gy, argmax, padded_shape, self.kernel_size, self.stride)
