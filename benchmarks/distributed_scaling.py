@@ -16,6 +16,10 @@ samples/s and, under MPI, rank 0's seconds inside the step's ``Allreduce`` (whic
 waiting for the slower rank). Medians over the rounds are printed, then the projection of
 ``docs/distributed.md``: compute time per sample from the 1-thread run, and a ring all-reduce
 ``2 (P-1)/P x bytes / bandwidth + 2 (P-1) x latency``.
+
+``--quick`` is a smoke run whose numbers mean nothing: every launch as above, but 128 MLP
+and 64 CNN samples per timed epoch (one step each) and 5 all-reduces alone
+(``tests/test_benchmark_scripts.py`` runs ``--quick --rounds 1 --json FILE``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import numpy as np
 
 #: workload -> (samples per timed epoch, global batch size)
 WORKLOADS = {"mlp": (12_000, 128), "cnn": (1_280, 64)}
+#: ``--quick``: the same batches, one step per epoch
+QUICK_WORKLOADS = {"mlp": (128, 128), "cnn": (64, 64)}
 CONFIGS = {
     "1 proc x 1 thread": (None, 1),
     "1 rank x 1 thread": (1, 1),
@@ -47,13 +53,13 @@ NETWORKS = (("10 Gbit/s, 20 us", 10e9, 20e-6), ("100 Gbit/s, 2 us", 100e9, 2e-6)
 RANKS = (8, 64, 512)
 
 
-def worker(workload: str, distributed: bool) -> None:
+def worker(workload: str, distributed: bool, quick: bool = False) -> None:
     """One timed epoch of ``workload`` (under mpiexec with ``distributed``); rank 0 prints JSON."""
     import backprop as bp
     from backprop.bench import make_data
     from backprop.bench.ours import our_model
 
-    samples, batch = WORKLOADS[workload]
+    samples, batch = (QUICK_WORKLOADS if quick else WORKLOADS)[workload]
     data = make_data(samples)
     x = data.x if workload == "cnn" else data.x.reshape(samples, -1)
     parallel = None
@@ -122,27 +128,31 @@ def allreduce_alone(repeats: int = 200) -> None:
         print(json.dumps(medians))
 
 
-def launch(workload: str, ranks: int | None, threads: int) -> dict[str, Any]:
+def launch(workload: str, ranks: int | None, threads: int, quick: bool = False) -> dict[str, Any]:
     env = os.environ | {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     script = [sys.executable, __file__, "--worker", workload]
     if workload == "allreduce":
         script = [sys.executable, __file__, "--allreduce"]
+    if quick:
+        script.append("--quick")
     if ranks is None:
         command = script
     else:
         command = [str(Path(sys.executable).with_name("mpiexec")), "-n", str(ranks), *script, "--mpi"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:  # the launched process's own error, not only its exit status
+        raise SystemExit(f"distributed_scaling: {' '.join(command)} exited {done.returncode}:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(rounds: int) -> dict[str, Any]:
+def measure(rounds: int, quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {w: {c: [] for c in CONFIGS} for w in WORKLOADS}
     results["allreduce_alone"] = []
     for round_ in range(rounds):
-        results["allreduce_alone"].append(launch("allreduce", 2, 1))
+        results["allreduce_alone"].append(launch("allreduce", 2, 1, quick))
         for workload in WORKLOADS:
             for config, (ranks, threads) in CONFIGS.items():  # interleaved: drift hits all alike
-                run = launch(workload, ranks, threads)
+                run = launch(workload, ranks, threads, quick)
                 results[workload][config].append(run)
                 rate = run["samples_per_second"]
                 print(f"round {round_ + 1} {workload} {config}: {rate:,.0f} samples/s", file=sys.stderr)
@@ -194,7 +204,7 @@ def step_seconds(
     return max(clock, network)
 
 
-def report(results: dict[str, Any]) -> None:
+def report(results: dict[str, Any], workloads: dict[str, tuple[int, int]] = WORKLOADS) -> None:
     alone = results.pop("allreduce_alone", [])
     print("## Measured (medians)\n")
     print("The ratio is the median over rounds of samples/s over the same round's 1 proc x 1 thread.\n")
@@ -216,7 +226,7 @@ def report(results: dict[str, Any]) -> None:
             what = "one Allreduce of its gradients alone, 2 ranks in lockstep"
             print(f"\n{workload}: {what}: {1e3 * seconds:.3f} ms")
     for workload, configs in results.items():
-        samples, batch = WORKLOADS[workload]
+        samples, batch = workloads[workload]
         single = configs["1 proc x 1 thread"]
         per_sample = statistics.median(r["seconds"] / samples for r in single)
         size = single[0]["gradient_bytes"]
@@ -247,20 +257,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the raw runs here")
     parser.add_argument("--from-json", type=Path, help="report earlier raw runs instead of measuring")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run: 128 MLP and 64 CNN samples per epoch, 5 all-reduces alone (numbers mean nothing)",
+    )
     parser.add_argument("--worker", choices=tuple(WORKLOADS), help=argparse.SUPPRESS)
     parser.add_argument("--mpi", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--allreduce", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick and args.from_json:
+        parser.error("--quick measures: it does not apply to --from-json")
     if args.worker:
-        worker(args.worker, args.mpi)
+        worker(args.worker, args.mpi, args.quick)
         return
     if args.allreduce:
-        allreduce_alone()
+        allreduce_alone(5 if args.quick else 200)
         return
-    results = json.loads(args.from_json.read_text()) if args.from_json else measure(args.rounds)
+    results = json.loads(args.from_json.read_text()) if args.from_json else measure(args.rounds, args.quick)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
-    report(results)
+    report(results, QUICK_WORKLOADS if args.quick else WORKLOADS)
 
 
 if __name__ == "__main__":

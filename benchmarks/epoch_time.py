@@ -6,12 +6,14 @@ Trains a fresh model for one epoch of ``bp.fit`` per round, exactly as ``backpro
 for the workload (its model, learning rate, batch size and number of samples), pinned to one
 core with one BLAS thread. Prints wall and CPU seconds (user, system) and minor page faults
 per round. To compare two trees of the code, alternate runs with ``PYTHONPATH=TREE/src``:
-the script imports whichever ``backprop`` comes first.
+the script imports whichever ``backprop`` comes first. ``--samples N`` trains on fewer samples
+than the benchmark's (``tests/test_benchmark_scripts.py`` runs ``cnn --rounds 1 --samples 64``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import time
@@ -28,10 +30,13 @@ def main() -> None:
     parser.add_argument("workload", choices=("mlp", "cnn", "sigmoid-mlp"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)))
+    parser.add_argument("--samples", type=int, help="samples per epoch (default: the benchmark's)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.core})
     threadpool_limits(1, user_api="blas")
     spec = bench.spec_of(args.workload, bench.FULL)
+    if args.samples:
+        spec = dataclasses.replace(spec, samples=args.samples)
     data = bench.make_data(spec.samples)
     x = data.x if spec.model == "cnn" else data.x.reshape(len(data.x), -1)
     print(f"{args.workload}: {spec.samples:,} samples, batch {spec.batch_size}, core {args.core},"

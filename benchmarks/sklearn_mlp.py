@@ -21,7 +21,9 @@ embedded diabetes regression (353 / 89); and Friedman's regression #1 (``make_fr
 
 ``--defaults`` fits each estimator once with its own defaults instead (both stop on ``tol``
 now), and once with early stopping; ``--profile EPOCHS`` prints where one Adam fit of each
-spends its time (cProfile).
+spends its time (cProfile). ``--max-iter N`` gives every case N epochs (lbfgs: iterations)
+instead of its own, for a smoke run whose numbers mean nothing (``tests/test_benchmark_scripts.py``
+runs ``--only diabetes --rounds 1 --threads 1 --max-iter 3``).
 """
 
 from __future__ import annotations
@@ -182,6 +184,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("digits", "mnist", *REGRESSION), help="run one data set only")
     parser.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), help="run one solver only")
     parser.add_argument(
+        "--max-iter", type=int, metavar="N", help="every case's epochs (lbfgs: iterations), for a smoke run"
+    )
+    parser.add_argument(
         "--profile", type=int, metavar="EPOCHS", help="instead, cProfile one Adam fit of each"
     )
     parser.add_argument(
@@ -203,6 +208,8 @@ def main() -> None:
         for case in CASES:
             if (args.only and case.data != args.only) or (args.solver and case.solver != args.solver):
                 continue
+            if args.max_iter:
+                case = dataclasses.replace(case, iterations=args.max_iter)
             if case.data not in cache:
                 cache[case.data] = load(case.data, args.mnist_dir)
             results = compare(case, cache[case.data], args.rounds)
