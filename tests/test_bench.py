@@ -326,6 +326,9 @@ def test_without_torch_and_jax_their_columns_say_not_installed():
         (["--plot", "sweep.svg"], "must end in .png"),
         (["--workloads", "mlp", "--plot", "sweep.png"], "add sweep to --workloads"),
         (["--json", "no/such/dir/results.json"], "no such directory"),
+        (["--threads", "1,1"], "thread counts must be distinct, got '1,1'"),
+        (["--threads", "1,two"], "expected a positive integer, got 'two'"),
+        (["--workloads", "sweep", "--threads", "1,2", "--plot", "sweep.png"], "give one --threads count"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(args, message):
@@ -341,3 +344,27 @@ def test_threads_runs_unpinned_with_a_core_probe_each_round():
     assert probe.startswith("core probe per round (2 spinning process(es) asked for 2 core(s)): saw ")
     assert len(probe.split("saw ")[1].split(";")[0].split(", ")) == 2  # one probe per round
     assert result.stderr.count("probe saw") == 2
+
+
+@pytest.mark.slow
+def test_several_thread_counts_sweep_round_by_round_and_print_the_scaling(tmp_path):
+    result = cli_ok("bench", "--quick", "--frameworks", "ours", "--workloads", "mlp,infer", "--threads", "1,2",
+                    "--rounds", "2", "--json", tmp_path / "sweep.json", timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "threads sweep, unpinned, medians of 2 round(s), the counts interleaved:"
+    assert lines[1].split() == ["workload", "framework", "1", "thr,", "s", "2", "thr,", "s", "x", "at", "2",
+                                "ours/PyTorch", "at", "1", "ours/PyTorch", "at", "2"]
+    for workload in ("mlp", "infer"):
+        row = next(line for line in lines if line.startswith(workload)).split()
+        one, two, speedup = float(row[2]), float(row[3]), float(row[4])
+        assert one > 0 and two > 0 and speedup == pytest.approx(one / two, rel=0.02)
+        assert row[5:] == ["-", "-"]  # no PyTorch in this run
+    assert "core probe at 1 thread(s) (1 spinning process(es)): saw " in result.stdout
+    # the counts alternate round by round: 1, 2, 1, 2
+    starts = [line for line in result.stderr.splitlines() if "threads sweep: round" in line]
+    assert [line.split()[-2] for line in starts] == ["1", "2", "1", "2"]
+    content = json.loads((tmp_path / "sweep.json").read_text())
+    assert set(content["threads"]) == {"1", "2"}
+    assert all(len(runs) == 2 for runs in content["threads"].values())
+    assert content["threads"]["2"][0]["environment"]["threads"] == 2
+

@@ -71,6 +71,7 @@ The package, one concept per module:
 ``results``        ``Results``: every raw timing of a run, its medians
 ``runner``         ``run``: warm-ups, interleaved rounds, memory
 ``report``         ``summary``, ``format_report``, ``sweep_series``, ``results_json``
+``threads``        the threads sweep (``--threads 1,2,4``): runs interleaved by count, the scaling
 ``__main__``       ``python -m backprop.bench --memory FRAMEWORK`` (the memory subprocess)
 =================  ==============================================================================
 """
@@ -87,6 +88,9 @@ from .pytorch import torch_nchw_trial, torch_trial
 from .report import format_report, peak_share_error, peak_share_text, results_json, summary, sweep_series
 from .results import Results
 from .runner import blas_threads_limited, run
+from .threads import format_sweep as format_threads_sweep
+from .threads import sweep as threads_sweep
+from .threads import sweep_json as threads_sweep_json
 from .workloads import (
     FRAMEWORKS,
     FULL,
@@ -135,6 +139,7 @@ __all__ = [
     "first_layer_macs",
     "flops_per_sample",
     "format_report",
+    "format_threads_sweep",
     "framework_version",
     "gemm_peak",
     "jax_reshape_trial",
@@ -155,6 +160,8 @@ __all__ = [
     "spec_of",
     "summary",
     "sweep_series",
+    "threads_sweep",
+    "threads_sweep_json",
     "torch_nchw_trial",
     "torch_trial",
     "usable_cores",

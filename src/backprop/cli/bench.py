@@ -4,7 +4,8 @@ Prints one table (ours, PyTorch channels-last and NCHW, JAX, ratios ours / their
 share of the GEMM peak, issue 11's target, met?) and the lines under it (GEMM peak by shape,
 compile times, batch-size sweep, memory, machine, BLAS, pinning and threads, core probes).
 By default the run is pinned to one core, one thread per framework; ``--threads N`` runs
-unpinned. Progress goes to stderr. ``--json`` keeps every raw timing and the
+unpinned, and ``--threads 1,2,4`` sweeps the counts and prints the scaling (``bench/threads.py``).
+Progress goes to stderr. ``--json`` keeps every raw timing and the
 environment; ``--plot`` draws the batch-size sweep. The workloads are described in
 ``backprop.bench``; ``docs/performance.md`` records a run.
 """
@@ -54,9 +55,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=arguments.positive_int,
+        type=_thread_counts,
         help="run unpinned with N threads of NumPy's BLAS and of PyTorch (JAX keeps XLA's pool), and probe "
-        "each round how many cores it really had. Default: every framework pinned to one core, one thread "
+        "each round how many cores it really had; several counts (1,2,4) sweep them, round by round, and "
+        "print how each framework scales. Default: every framework pinned to one core, one thread "
         "each (the only setting that gives steady ratios on a shared machine)",
     )
     parser.add_argument("--json", metavar="FILE", help="write every raw timing and the environment as JSON")
@@ -77,7 +79,17 @@ def run(args: argparse.Namespace) -> int:
     sizes = bench.QUICK if args.quick else bench.FULL
     if importlib.util.find_spec("threadpoolctl") is None:
         raise UserError("bench needs threadpoolctl to set NumPy's BLAS threads: pip install threadpoolctl")
-    results = bench.run(workloads, args.frameworks, rounds, sizes, log=_progress, threads=args.threads)
+    if args.threads is not None and len(args.threads) > 1:
+        if plot_path is not None:
+            raise UserError("--plot draws one run's batch-size sweep; give one --threads count with it")
+        runs = bench.threads_sweep(workloads, args.frameworks, rounds, sizes, args.threads, log=_progress)
+        print(bench.format_threads_sweep(runs))
+        if json_path is not None:
+            write_json(json_path, bench.threads_sweep_json(runs))
+            print(f"raw timings -> {json_path}")
+        return 0
+    threads = None if args.threads is None else args.threads[0]
+    results = bench.run(workloads, args.frameworks, rounds, sizes, log=_progress, threads=threads)
     print(bench.format_report(results))
     if json_path is not None:
         write_json(json_path, bench.results_json(results))
@@ -107,6 +119,14 @@ def _output(value: str | None, option: str, suffix: str | None) -> Path | None:
     if path.is_dir():
         raise UserError(f"{option} {value}: is a directory; give a file name")
     return path
+
+
+def _thread_counts(text: str) -> tuple[int, ...]:
+    """``4`` or ``1,2,4``: distinct positive thread counts."""
+    counts = tuple(arguments.positive_int(part.strip()) for part in text.split(","))
+    if len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"thread counts must be distinct, got {text!r}")
+    return counts
 
 
 def _choices(kind: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
