@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -66,6 +67,8 @@ def test_quick_run_prints_the_table_with_every_row(quick_run):
     assert "threads of the process moved there" in pinned
     assert "core probe per round (1 spinning process(es) asked for 1 core(s)): saw " in stdout
     assert "sweep, W1 training samples/s by batch size" in stdout
+    bound = next(line for line in lines if line.startswith("GEMM-only bound"))
+    assert re.search(r"W1 [\d.e-]+ s \(ours [\d.]+x of it\); W3 [\d.e-]+ s \(ours [\d.]+x of it\)", bound), bound
 
 
 @pytest.mark.slow
@@ -79,6 +82,7 @@ def test_quick_run_writes_parseable_json_with_every_raw_timing(quick_run):
         assert seconds > 0 and 0 < cpu <= seconds * 1.05  # one pinned core: no more CPU than wall
     assert set(content["sweep"]["ours"]) == {str(b) for b in bench.QUICK.sweep_batches}
     assert content["peak_gflops"] > 0
+    assert set(content["bound"]) == {"mlp", "sigmoid-mlp"} and all(s > 0 for (s,) in content["bound"].values())
     # The peak covers the squares and every product the workloads make.
     assert set(content["gemm"][0]["by_size"]) == {"256", "512"} | {
         f"{m} x {k} x {n}" for m, k, n in bench.GEMM_SHAPES
@@ -367,4 +371,23 @@ def test_several_thread_counts_sweep_round_by_round_and_print_the_scaling(tmp_pa
     assert set(content["threads"]) == {"1", "2"}
     assert all(len(runs) == 2 for runs in content["threads"].values())
     assert content["threads"]["2"][0]["environment"]["threads"] == 2
+
+
+def test_the_gemm_bound_times_the_three_products_of_each_layer():
+    from backprop.bench.bound import _products, gemm_bound
+
+    shapes = [(a.shape, b.shape, out.shape) for a, b, out in _products((784, 256, 128, 10), 128)]
+    assert shapes == [
+        ((128, 784), (784, 256), (128, 256)),  # forward, layer by layer
+        ((128, 256), (256, 128), (128, 128)),
+        ((128, 128), (128, 10), (128, 10)),
+        ((128, 10), (10, 128), (128, 128)),  # backward from the last layer: its input gradient g W,
+        ((10, 128), (128, 128), (10, 128)),  # then its weight gradient g^T a
+        ((128, 128), (128, 256), (128, 256)),
+        ((128, 128), (128, 256), (128, 256)),
+        ((256, 128), (128, 784), (256, 784)),  # the first layer: no input gradient
+    ]
+    assert gemm_bound("sigmoid-mlp", bench.QUICK) > 0
+    with pytest.raises(ValueError, match="'cnn' has no GEMM-only bound"):
+        gemm_bound("cnn", bench.QUICK)
 

@@ -265,6 +265,21 @@ def format_report(results: Results) -> str:
                 "  measurement error: a share above 100% cannot be real; the GEMM peak was measured low "
                 "(a neighbour held the core during it); rerun on a quieter machine"
             )
+    if results.bound:
+        parts = []
+        for workload, rounds in results.bound.items():
+            bound = statistics.median(rounds)
+            shares = [
+                f"{NAMES[f]} {seconds / bound:.2f}x"
+                for f in FRAMEWORKS
+                if (seconds := results.median(workload, f)) is not None
+            ]
+            label = {"mlp": "W1", "sigmoid-mlp": "W3"}[workload]
+            parts.append(f"{label} {bound:.3g} s (" + ", ".join(shares) + " of it)")
+        out.append(
+            "GEMM-only bound (the timed run's products alone, a flat loop of NumPy matmuls, medians): "
+            + "; ".join(parts)
+        )
     for name, by_framework in results.compile_seconds.items():
         if name.startswith("sweep:"):
             continue

@@ -28,6 +28,7 @@ class Results:
     compile_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fw -> batch -> rounds
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bound: dict[str, list[float]] = field(default_factory=dict)  # workload -> GEMM-only seconds per round
     wall_seconds: float = 0.0
 
     @property

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .bound import BOUND_WORKLOADS, gemm_bound
 from .machine import environment, framework_version, gemm_peak
 from .memory import memory_in_subprocess
 from .pinning import pinned_to_one_core
@@ -137,6 +138,8 @@ def _run(
         results.probes.append(core_probe(threads))
         results.probes[-1]["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
         results.gemm.append(gemm_peak(sizes.gemm_sizes, sizes.gemm_repeats, sizes.gemm_shapes))
+        for workload in (w for w in BOUND_WORKLOADS if w in workloads):
+            results.bound.setdefault(workload, []).append(gemm_bound(workload, sizes))
         probe = results.probes[-1]
         log(
             f"round {r}/{rounds}: probe saw {probe['cores_seen']:.2f} of {threads} core(s)"
