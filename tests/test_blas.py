@@ -164,3 +164,21 @@ def test_gemm_without_blas_returns_false(without_blas):
     c = np.zeros((3, 2))
     assert not blas.gemm(1.0, np.ones((4, 3)), np.ones((4, 2)), 1.0, c, transpose_a=True)
     np.testing.assert_array_equal(c, 0)
+
+
+def test_threads_reads_the_count_the_user_set_at_run_time():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert blas.threads() == 1
+    assert blas.threads() >= 1
+
+
+def test_a_convolution_block_is_its_size_per_blas_thread(monkeypatch):
+    from backprop.layers import conv
+
+    monkeypatch.setattr(conv.blas, "threads", lambda: 1)
+    one = conv._block_size(196, 288 * 4)
+    monkeypatch.setattr(conv.blas, "threads", lambda: 4)
+    assert one == conv.BLOCK_BYTES // (196 * 288 * 4) == 2
+    assert conv._block_size(196, 288 * 4) == 4 * conv.BLOCK_BYTES // (196 * 288 * 4) == 9

@@ -68,13 +68,19 @@ def _argtypes(routine: str, scalar: type) -> list[Any]:
     return [enum, enum, enum, i64, i64, i64, scalar, pointer, i64, pointer, i64, scalar, pointer, i64]
 
 
-def _load() -> dict[str, dict[np.dtype, Callable[..., None]]] | None:
+def _library() -> ctypes.CDLL | None:
     path = _numpy_openblas()
     if path is None:
         return None
     try:
-        library = ctypes.CDLL(path)
+        return ctypes.CDLL(path)
     except OSError:
+        return None
+
+
+def _load() -> dict[str, dict[np.dtype, Callable[..., None]]] | None:
+    library = _library()
+    if library is None:
         return None
     routines: dict[str, dict[np.dtype, Callable[..., None]]] = {}
     for routine, symbols in _SYMBOLS.items():
@@ -185,3 +191,24 @@ def gemm(
         alpha, _address(a), a.shape[1], _address(b), n, beta, _address(c), n,
     )
     return True
+
+
+_threads_function: Any = _UNSET
+
+
+def threads() -> int:
+    """How many threads NumPy's OpenBLAS runs a product on now; 1 where that cannot be read.
+
+    What the user set (``OPENBLAS_NUM_THREADS``, threadpoolctl's limits; by default the cores),
+    read through OpenBLAS's own ``openblas_get_num_threads`` (a quarter of a microsecond), so a
+    limit set at run time is seen at the next call. The library reads it, never sets it.
+    """
+    global _threads_function
+    if _threads_function is _UNSET:
+        library = _library()
+        function = None if library is None else getattr(library, "scipy_openblas_get_num_threads64_", None)
+        if function is not None:
+            function.restype, function.argtypes = ctypes.c_int, []
+        _threads_function = function
+    return max(1, int(_threads_function())) if _threads_function is not None else 1
+
