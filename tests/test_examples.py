@@ -221,6 +221,17 @@ def test_cli_writes_a_markdown_handout(tmp_path):
 
 
 @pytest.mark.slow
+def test_cli_writes_a_standalone_html_page(tmp_path):
+    out = tmp_path / "step.html"
+    result = cli_ok("example", "digits", "--explain", "--format", "html", "--out", out, timeout=120)
+    assert result.stdout == f"wrote {out}\n"
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "mathjax" in page and "<details open><summary><h3>1. Forward pass</h3></summary>" in page
+    assert r"$\delta_{l} = \partial L/\partial z_{l}$" in page
+
+
+@pytest.mark.slow
 def test_cli_unknown_example_is_one_line_and_exit_2():
     result = run_cli("example", "mnist", timeout=120)
     assert result.returncode == 2

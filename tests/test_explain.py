@@ -203,3 +203,44 @@ def test_the_loss_after_the_step_is_reported_and_lower():
     trace = trace_step(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, lr=0.5)
     assert trace.value_after < trace.value
     assert math.isfinite(trace.value_after)
+
+
+def test_a_notebook_shows_the_step_as_html_with_typeset_formulas_and_shaded_arrays():
+    x, t = batch()
+    text = bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t)
+    assert isinstance(text, str) and text.startswith("One training step")  # still the text
+    page = text._repr_html_()
+    for part in ("1. Forward pass", "2. Loss", "3. Backward pass", "5. Update"):
+        assert f"<details open><summary><h3>{part}" in page  # each part collapsible
+    assert r"$\delta_{1} = (W_{2}^T \delta_{2}) \odot \operatorname{sigmoid}'(z_{1})$" in page
+    assert r"$L = -(1/N) \sum_{n} \sum_{j} t_{nj} \ln p_{nj} = " in page
+    # W_1 (4 x 5) as a table of 4 rows, each cell shaded by its value
+    table = page.split(r"$W_{1}$, shape (4, 5)</p>")[1].split("</table>")[0]
+    assert table.count("<tr>") == 4 and table.count("<td style=\"background: rgb(") == 20
+    assert "<!DOCTYPE" not in page and "<!DOCTYPE html>" in text.html()
+
+
+def test_format_html_is_the_standalone_page():
+    x, t = batch()
+    page = bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, format="html")
+    assert page.startswith("<!DOCTYPE html>") and page == page.html()
+    with pytest.raises(ValueError, match="format must be 'text', 'markdown' or 'html', got 'pdf'"):
+        bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, format="pdf")
+
+
+@pytest.mark.parametrize(
+    ("formula", "tex"),
+    [
+        ("delta_2 = dL/dz_2 = (p - t) / N", r"\delta_{2} = \partial L/\partial z_{2} = (p - t) / N"),
+        ("w <- w - eta dL/dw", r"w \leftarrow w - \eta \partial L/\partial w"),
+        ("<dL/dw, v>", r"\langle \partial L/\partial w, v \rangle"),
+        ("W_1 before", r"W_{1} \;\text{before}"),
+        ("x_hat", r"\hat{x}"),
+        ("dL/db_1 = sum_n delta_1", r"\partial L/\partial b_{1} = \sum_{n} \delta_{1}"),
+    ],
+)
+def test_formulas_become_tex(formula, tex):
+    from backprop.explain.html import to_tex
+
+    assert to_tex(formula) == tex
+

@@ -2,7 +2,8 @@
 
 ``backprop example`` (or ``--list``) lists them; ``backprop example NAME`` runs one and
 prints its numbers; ``--explain`` prints every number of one training step of its model on a
-small batch instead (``--format markdown`` for a handout). ``--out FILE`` writes what would be
+small batch instead (``--format markdown`` for a handout, ``--format html`` for a page with the
+formulas typeset). ``--out FILE`` writes what would be
 printed to ``FILE``, atomically. The regression example also draws its plot, by default to
 ``runs/example-regression.png``.
 """
@@ -37,7 +38,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="show the forward pass, loss, backward pass, finite-difference check and update of one step",
     )
     parser.add_argument(
-        "--format", choices=("text", "markdown"), help="with --explain: text (default) or markdown"
+        "--format",
+        choices=("text", "markdown", "html"),
+        help="with --explain: text (default), markdown, or html (a page with the formulas typeset)",
     )
     parser.add_argument(
         "--max-elements",
