@@ -190,8 +190,8 @@ def test_float32_models_say_their_check_is_coarse():
 
 def test_mistakes_are_clear_errors():
     x, t = batch()
-    with pytest.raises(ValueError, match="format must be 'text' or 'markdown', got 'html'"):
-        bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, format="html")
+    with pytest.raises(ValueError, match="format must be 'text', 'markdown' or 'html', got 'latex'"):
+        bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, format="latex")
     with pytest.raises(ValueError, match="max_elements must be a positive integer"):
         bp.explain(sigmoid_network(), bp.SoftmaxCrossEntropy(), x, t, max_elements=0)
     with pytest.raises(ValueError, match="has no parameters"):
