@@ -9,6 +9,7 @@ import numpy as np
 
 from .layers.base import Layer, backward_of
 from .layers.conv_relu_pool import ConvReLUPool
+from .summary import Summary, summarize
 
 #: Where a gradient is found: the dict that holds it and its key there (``Layer.grad_slots``).
 Slot = tuple[dict[str, np.ndarray | None], str]
@@ -38,6 +39,7 @@ class Sequential(Layer):
         self._slots: dict[str, Slot] = {}
         self.grads = Gradients(self._slots)
         self._steps: tuple[Layer | ConvReLUPool, ...] = ()
+        self.last_input_shape: tuple[int, ...] | None = None  # of one sample, for summary()
         for layer in layers:
             self.append(layer)
 
@@ -81,9 +83,23 @@ class Sequential(Layer):
             self._index(index, layer)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.last_input_shape = tuple(x.shape[1:])
         for step in self._steps:
             x = step(x)
         return x
+
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> Summary:
+        """The table of the layers: each one's output shape for samples of ``input_shape`` (run on a
+        copy), parameters, dtype and memory layout; the total parameters and their bytes.
+
+        ``print(model.summary(input_shape=(1, 28, 28)))`` in a terminal; in a notebook it shows as
+        an HTML table. Without ``input_shape``, the shapes of the last batch the model saw, if any.
+        """
+        shape = getattr(self, "last_input_shape", None) if input_shape is None else input_shape
+        return summarize(self, shape, "Sequential")
+
+    def _repr_html_(self) -> str:
+        return self.summary().html()
 
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """The chain rule through the steps in reverse; every parameter gradient set.
