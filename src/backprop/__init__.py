@@ -34,6 +34,7 @@ from .losses import (
     SoftmaxCrossEntropy,
 )
 from .model import Sequential
+from .notebook import LivePlot
 from .optim import SGD, Adam, CosineLR, StepLR
 from .residual import Residual
 from .state import History, TrainState
@@ -71,6 +72,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LivePlot",
     "Loss",
     "MSELoss",
     "MaxPool2d",

@@ -1,6 +1,7 @@
 """Figures of a training run, saved as PNG files: curves, confusion matrix, weights, mistakes.
 
 - ``plot_history(history, path)``: loss and accuracy per epoch, train against validation
+  (``history_png(history)``: the same figure as PNG bytes, for a notebook)
 - ``plot_confusion_matrix(labels, predictions, path)``: counts of (true, predicted) pairs
 - ``plot_first_layer_weights(weight, path)``: what each first-layer unit or kernel looks for
 - ``plot_misclassified(images, labels, predictions, path)``: the test images the model got wrong
@@ -17,6 +18,7 @@ matplotlib is needed here only: ``import backprop`` does not import this module.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -144,8 +146,18 @@ def plot_history(history: Mapping[str, Sequence[float]], path: PathLike) -> Path
     ``"val_accuracy"``; any may be missing or empty (a regression run has no accuracy), and a
     panel with nothing to show is left out. Other keys are ignored. Epochs count from 1.
     """
-    function = "plot_history"
-    path = _png_path(function, path)
+    path = _png_path("plot_history", path)
+    return _save(_history_figure("plot_history", history), path)
+
+
+def history_png(history: Mapping[str, Sequence[float]]) -> bytes:
+    """``plot_history``'s figure as PNG bytes, for a notebook to show (``History._repr_png_``)."""
+    buffer = io.BytesIO()
+    _history_figure("history_png", history).savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+def _history_figure(function: str, history: Mapping[str, Sequence[float]]) -> Figure:
     if not isinstance(history, Mapping):
         raise TypeError(
             f"{function}: history must be a dict of per-epoch lists, got {type(history).__name__}"
@@ -170,7 +182,7 @@ def plot_history(history: Mapping[str, Sequence[float]], path: PathLike) -> Path
     figure = _new_figure(5.5 * len(panels), 4.0)
     for axes, (key, title) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
         _history_panel(axes, curves, key, title)
-    return _save(figure, path)
+    return figure
 
 
 # --- confusion matrix ---------------------------------------------------------------------

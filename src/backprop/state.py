@@ -35,6 +35,16 @@ class History(dict):
         self.stop_reason: str | None = None
         self.seconds = 0.0
 
+    def _repr_png_(self) -> bytes | None:
+        """The loss and accuracy curves, which a notebook shows in place of the dict (None, and so
+        the dict, before the first epoch). Drawn by ``plots.history_png`` (matplotlib, imported
+        here: ``import backprop`` does not need it)."""
+        if not any(self.values()):
+            return None
+        from .plots import history_png
+
+        return history_png(self)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "lists": {key: list(values) for key, values in self.items()},
