@@ -24,6 +24,7 @@ STYLE = """
 .bp-explain { font-family: system-ui, sans-serif; line-height: 1.45; max-width: 60rem; }
 .bp-explain table { border-collapse: collapse; margin: 0.4rem 0 0.8rem; }
 .bp-explain th, .bp-explain td { border: 1px solid #ccc; padding: 0.15rem 0.45rem; text-align: right; }
+.bp-explain th { text-align: left; }
 .bp-explain td.bp-text { text-align: left; }
 .bp-explain table.bp-array td { font-family: ui-monospace, monospace; font-size: 0.85rem; }
 .bp-explain summary h3 { display: inline; }
