@@ -399,6 +399,20 @@ def test_dead_units_are_found_drawn_and_reported(tmp_path):
     assert (f"note: {dead.sum()} of 256 first-layer units are dead" in result.stdout) == bool(dead.any())
 
 
+@pytest.mark.parametrize("plots_drawn", [True, False])
+def test_the_dead_units_note_points_to_the_figure_only_when_one_is_drawn(plots_drawn):
+    from types import SimpleNamespace
+
+    model = bp.Sequential(bp.Linear(4, 3, rng=0, dtype=np.float64), bp.ReLU(), bp.Linear(3, 2, rng=0))
+    model.layers[0].params["bias"][:] = [-100.0, 0.0, 100.0]
+    said = []
+    dataset = SimpleNamespace(x_test=np.random.default_rng(0).uniform(-1, 1, (50, 4)))
+    train_command._dead_units(said.append, model, dataset, plots=plots_drawn)
+    (note,) = said
+    assert note.startswith("note: 1 of 3 first-layer units are dead")
+    assert note.endswith("(weights.png marks them)") == plots_drawn
+
+
 def test_a_two_class_image_model_answers_in_its_labels_in_predict_and_on_the_page(tmp_path):
     """IDX digits labelled 3 and 7 train one sigmoid logit; predict and the page's API answer 3 or 7,
     with two probabilities, not the argmax of one column."""

@@ -239,7 +239,7 @@ def _train(args: argparse.Namespace, folder: RunFolder, parallel: Any, resuming:
         return 0
     if history.stop_reason:
         say(history.stop_reason)
-    dead = _dead_units(say, model, dataset)
+    dead = _dead_units(say, model, dataset, plots=not args.no_plots)
     _write_results(args, folder, out, dataset, _Trained(model, made.loss, history, test, dead), parallel)
     result = "  ".join(f"test {key} {value:.4f}" for key, value in test.items())
     print(f"{result}  ({history.seconds:.1f}s)  -> {out}")
@@ -362,13 +362,17 @@ def _interrupted(stop: bp.TrainingInterrupted, out: Path, parallel: Any) -> int:
     return code
 
 
-def _dead_units(say: Callable[[str], None], model: bp.Layer, dataset: data.Dataset) -> np.ndarray | None:
-    """The first layer's dead ReLU units on the test split (None without one), noted if there are any."""
+def _dead_units(
+    say: Callable[[str], None], model: bp.Layer, dataset: data.Dataset, plots: bool
+) -> np.ndarray | None:
+    """The first layer's dead ReLU units on the test split (None without one), noted if there are any
+    (and where the figure of the weights marks them, when figures are drawn)."""
     dead = dead_units(model, dataset.x_test) if len(dataset.x_test) else None
     if dead is not None and dead.any():
+        where = f" ({WEIGHTS} marks them)" if plots else ""
         say(
             f"note: {int(dead.sum())} of {len(dead)} first-layer units are dead: their ReLU fires on no"
-            f" test sample, so they get no gradient and no longer learn ({WEIGHTS} marks them)"
+            f" test sample, so they get no gradient and no longer learn{where}"
         )
     return dead
 
