@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint clean
+.PHONY: demo test test-fast lint clean docs docs-serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
+
+# The documentation site (mkdocs.yml): README, docs/*.md, the API reference from the docstrings
+# and the tutorials (notebooks/*.ipynb, not run) into site/. Strict: a broken link or reference fails.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# The same site at http://127.0.0.1:8000/, rebuilt on every edit.
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --strict
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
