@@ -35,7 +35,7 @@ from .losses import (
 )
 from .model import Sequential
 from .notebook import LivePlot
-from .optim import SGD, Adam, CosineLR, StepLR
+from .optim import SGD, Adam, CosineLR, LRSchedule, Optimizer, StepLR
 from .residual import Residual
 from .state import History, TrainState
 from .training import DivergenceError, TrainingInterrupted, evaluate, fit, predict
@@ -68,6 +68,7 @@ __all__ = [
     "GradcheckError",
     "GradcheckResult",
     "History",
+    "LRSchedule",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -76,6 +77,7 @@ __all__ = [
     "Loss",
     "MSELoss",
     "MaxPool2d",
+    "Optimizer",
     "PoissonNLLLoss",
     "ReLU",
     "Residual",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 # The routines by name, then by dtype: the symbol of NumPy's scipy-openblas64.
-_SYMBOLS = {
+_SYMBOLS: dict[str, dict[np.dtype, str]] = {
     "axpy": {np.dtype(np.float32): "scipy_cblas_saxpy64_", np.dtype(np.float64): "scipy_cblas_daxpy64_"},
     "axpby": {np.dtype(np.float32): "scipy_cblas_saxpby64_", np.dtype(np.float64): "scipy_cblas_daxpby64_"},
     "gemm": {np.dtype(np.float32): "scipy_cblas_sgemm64_", np.dtype(np.float64): "scipy_cblas_dgemm64_"},
@@ -103,7 +103,8 @@ def _address(a: np.ndarray) -> int:
     product's cost.
     """
     if a.flags.writeable:
-        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+        # NumPy's stubs make ndarray a Buffer only on Python 3.12+.
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))  # type: ignore[arg-type]
     return a.ctypes.data
 
 

@@ -114,10 +114,11 @@ def random_rewind(component: Layer | Loss) -> Callable[[], None]:
     evaluation makes all of them draw the same masks, so finite differences see one function.
     """
     layers = component.modules() if isinstance(component, Layer) else []
+    generators = [getattr(layer, "rng", None) for layer in layers]
     states = [
-        (layer.rng, layer.rng.bit_generator.state)
-        for layer in layers
-        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+        (generator, generator.bit_generator.state)
+        for generator in generators
+        if isinstance(generator, np.random.Generator)
     ]
 
     def rewind() -> None:
@@ -176,14 +177,16 @@ def gradcheck(
     rewind = random_rewind(component)
     output_weights: list[np.ndarray] = []
 
-    def scalar(x_value: np.ndarray) -> tuple[float, np.ndarray]:
+    def scalar(x_value: np.ndarray) -> tuple[float, np.ndarray | None]:
         """The checked scalar and its analytic dL/dx (which also sets the parameter grads)."""
         rewind()
-        if is_loss:
+        if isinstance(component, Loss):  # is_loss
+            assert targets is not None  # checked above
             value = component(x_value, targets)
             return value, component.backward()
         y = component(x_value)
         if loss is not None:
+            assert targets is not None  # checked above
             value = loss(y, targets)
             return value, component.backward(loss.backward())
         if not output_weights:
@@ -191,10 +194,13 @@ def gradcheck(
         return float(np.sum(output_weights[0] * y)), component.backward(output_weights[0])
 
     _, grad_x = scalar(x)
+    assert grad_x is not None  # a backward with input_grad returns dL/dx
     analytic = {"input": grad_x.copy()}
     quantities: dict[str, np.ndarray] = {"input": x.copy()}
     if isinstance(component, Layer):
-        analytic.update({name: g.copy() for name, g in component.grads.items()})
+        for name, g in component.grads.items():
+            assert g is not None  # only fit installs the hooks that leave a gradient None
+            analytic[name] = g.copy()
         quantities.update(component.params)
 
     probed_x = quantities["input"]  # perturbed in place when the input itself is probed
@@ -230,6 +236,8 @@ def jacobian(component: Layer, x: np.ndarray) -> np.ndarray:
     basis = np.zeros_like(y)
     for i in range(y.size):
         basis.flat[i] = 1
-        matrix[i] = component.backward(basis).ravel()
+        row = component.backward(basis)
+        assert row is not None  # a backward with input_grad returns dL/dx
+        matrix[i] = row.ravel()
         basis.flat[i] = 0
     return matrix

@@ -93,6 +93,7 @@ def save_checkpoint(
     for name, entry, prefix, typed in COMPONENTS:
         component = _components(state).get(name)
         if component is None:
+            assert entry is not None  # the loop and the model are always there
             content[entry] = None
             continue
         values = component.state_dict()
@@ -223,8 +224,8 @@ class _LayerStates:
                 f"its layers with state (by position, {sorted(grouped)}) do not match the model's"
                 f" ({sorted(have)})"
             )
-        for index, values in grouped.items():
-            self.modules[index].load_extra_state(values)
+        for position, values in grouped.items():
+            self.modules[position].load_extra_state(values)
 
 
 def _check_position(loop: Mapping[str, Any], fit_arguments: Mapping[str, Any]) -> None:

@@ -166,7 +166,8 @@ def write_safetensors(
     file.write(len(text).to_bytes(8, "little"))
     file.write(text)
     for *_, data in entries:
-        file.write(data.reshape(-1).view(np.uint8))
+        # NumPy's stubs make ndarray a Buffer only on Python 3.12+.
+        file.write(data.reshape(-1).view(np.uint8))  # type: ignore[call-overload]
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ when something is wrong does it spend more, to name the count and the first bad 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def check_data(
     sparse, in CSR form, whose row slices the batches are; its stored values are checked.
     """
     sparse = is_sparse(x)
-    x = x.tocsr() if sparse else np.asarray(x)
+    x = cast(Any, x).tocsr() if sparse else np.asarray(x)  # SciPy's matrices are untyped
     y = np.asarray(y)
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != len(y):
         raise ValueError(
@@ -104,7 +104,7 @@ def _check_finite_sparse(x: Any, what: str) -> None:
     raise ValueError(f"{what} holds {counts} values; the first at {_place((row, int(x.indices[bad[0]])))}")
 
 
-def _place(index: tuple[int, ...]) -> str:
+def _place(index: tuple[int | np.integer, ...]) -> str:
     sample, rest = int(index[0]), tuple(int(i) for i in index[1:])
     if not rest:
         return f"sample {sample}"

@@ -114,7 +114,10 @@ class DataParallel:
         Layout: every gradient, flattened, in ``model.grads`` order, then the three scalars.
         The buffer has the parameters' dtype, so a float32 model sends float32.
         """
-        grads = list(model.grads.values())
+        grads: list[np.ndarray] = []
+        for g in model.grads.values():
+            assert g is not None  # fuses_updates is False: the backward formed every gradient
+            grads.append(g)
         states = list(getattr(model, "buffers", {}).values())
         if (
             self._buffer is not None

@@ -38,7 +38,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(temp, flags, 0o666)
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as file:
+        with os.fdopen(fd, mode, encoding=None if mode == "wb" else "utf-8") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())

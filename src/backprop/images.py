@@ -297,8 +297,8 @@ def _check_pixels(size: tuple[int, int], kind: str | None, path: Path) -> None:
     width, height = size
     limit = MAX_JPEG_PIXELS if kind in ("JPEG", "MPO") else MAX_PIXELS
     if width * height > limit:
-        size = f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels)"
-        raise ValueError(f"{path}: the image is {size}; {_LIMITS}")
+        pixels = f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels)"
+        raise ValueError(f"{path}: the image is {pixels}; {_LIMITS}")
     check_size((height, width), str(path))
 
 

@@ -37,7 +37,8 @@ class Sequential(Layer):
         super().__init__()
         self.layers: tuple[Layer, ...] = ()
         self._slots: dict[str, Slot] = {}
-        self.grads = Gradients(self._slots)
+        # A read-only view where a leaf layer's grads is its own dict (Residual's too).
+        self.grads = Gradients(self._slots)  # type: ignore[assignment]
         self._steps: tuple[Layer | ConvReLUPool, ...] = ()
         self.last_input_shape: tuple[int, ...] | None = None  # of one sample, for summary()
         for layer in layers:
@@ -78,7 +79,7 @@ class Sequential(Layer):
         """Unpickling: the layers and steps come back, then ``params`` and ``grads`` are built from them."""
         self.__dict__.update(state)
         self.params, self.buffers, self._slots = {}, {}, {}
-        self.grads = Gradients(self._slots)
+        self.grads = Gradients(self._slots)  # type: ignore[assignment]  # a view, as in __init__
         for index, layer in enumerate(self.layers):
             self._index(index, layer)
 
@@ -111,10 +112,11 @@ class Sequential(Layer):
         steps = self._steps
         first = 0 if input_grad else self._first_with_params()
         for index in range(len(steps) - 1, first, -1):
-            gy = steps[index].backward(gy)
-        if first < len(steps):
-            gy = backward_of(steps[first], gy, input_grad)
-        return gy if input_grad else None
+            gx = steps[index].backward(gy)
+            assert gx is not None  # a backward with input_grad returns dL/dx
+            gy = gx
+        gx = backward_of(steps[first], gy, input_grad) if first < len(steps) else gy
+        return gx if input_grad else None
 
     @property
     def steps(self) -> tuple[Layer | ConvReLUPool, ...]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ def sgd_update(
         buf += g
         g = buf
     if momentum:
+        assert v is not None  # the momentum buffer comes with the momentum
         if not axpby(1.0, g, momentum, v):  # v = mu v + g, one pass where BLAS has axpby
             v *= momentum
             v += g
@@ -146,7 +147,7 @@ class Optimizer:
     ``_buffers(kind)``; ``state_dict()`` names them ``"<kind>.<parameter name>"``. What the
     step reads besides (references to the model's arrays, to the state's lists, scratch
     space) is built by ``_bind_model`` and ``_bind_state`` and named in ``_bound``, which
-    pickling leaves out.
+    pickling leaves out. Public as ``bp.Optimizer``: the type of ``fit``'s ``optimizer``.
     """
 
     #: Attributes ``_bind_model``/``_bind_state`` build: references and scratch, never pickled.
@@ -341,7 +342,9 @@ class SGD(Optimizer):
         self._bind_state()
 
     def _bind_state(self) -> None:
-        self._velocity = self._state.get("momentum_buffer", [None] * len(self.names))
+        self._velocity: Sequence[np.ndarray | None] = self._state.get(
+            "momentum_buffer", [None] * len(self.names)
+        )
 
     def set_lr(self, lr: float, keep_velocity: bool = False) -> None:
         """Change the step size ``eta``; with ``keep_velocity`` the momentum keeps the steps it holds.
@@ -354,7 +357,7 @@ class SGD(Optimizer):
         """
         lr = validation.positive("SGD", "lr", lr)
         if keep_velocity and self.momentum:
-            for v in self._velocity:
+            for v in self._state["momentum_buffer"]:  # _velocity, without its None
                 v *= v.dtype.type(self.lr / lr)
         self.lr = lr
 
@@ -484,7 +487,8 @@ class Adam(Optimizer):
 class LRSchedule:
     """Base class: sets ``optimizer.lr`` to ``lr_at(epoch)``; call ``step()`` once per epoch.
 
-    ``lr_0`` is the optimiser's ``lr`` when the schedule is made; epoch 0 uses it.
+    ``lr_0`` is the optimiser's ``lr`` when the schedule is made; epoch 0 uses it. Public as
+    ``bp.LRSchedule``: the type of ``fit``'s ``schedule``; a subclass defines ``lr_at``.
     """
 
     def __init__(self, optimizer: Optimizer) -> None:

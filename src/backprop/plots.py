@@ -23,6 +23,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -369,7 +370,7 @@ def _image_grid(
     size: float,
     captions: Sequence[str] | None = None,
     frame: bool = False,
-    **imshow: object,
+    **imshow: Any,
 ) -> AxesImage:
     """Draw tiles ``(n, H, W[, 3])`` row by row on one Axes, ``size`` units on their longer side.
 
@@ -551,7 +552,7 @@ def plot_regression(
     _same_length(function, "x and t", x, t)
     fit_x = _vector(function, "fit_x", fit_x)
     several = isinstance(fit_y, Mapping)
-    fits = fit_y if several else {"fit": fit_y}
+    fits: Mapping[str, ArrayLike] = fit_y if isinstance(fit_y, Mapping) else {"fit": fit_y}
     curves = {}
     for label, values in fits.items():
         curves[str(label)] = _vector(function, f"fit_y[{label!r}]" if several else "fit_y", values)
@@ -628,8 +629,8 @@ def plot_throughput(batch_sizes: ArrayLike, series: Mapping[str, Sequence[float]
     if not series:
         raise ValueError(f"{function}: series must have at least one label, got an empty dict")
     lines = {}
-    for label, values in series.items():
-        values = _vector(function, f"series[{label!r}]", values)
+    for label, given in series.items():
+        values = _vector(function, f"series[{label!r}]", given)
         if len(values) != len(batch_sizes):
             raise ValueError(
                 f"{function}: series[{label!r}] must have one value per batch size,"

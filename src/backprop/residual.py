@@ -32,6 +32,8 @@ class Residual(Layer):
     both where they do not.
     """
 
+    _slots: dict[str, Slot]
+
     def __init__(self, block: Layer, shortcut: Layer | None = None) -> None:
         super().__init__()
         for name, layer in (("block", block), ("shortcut", shortcut)):
@@ -44,7 +46,8 @@ class Residual(Layer):
     def _index(self) -> None:
         """``params`` and ``grads`` around the inner layers' arrays (rebuilt when unpickled)."""
         self.params, self.buffers, self._slots = {}, {}, {}
-        self.grads = Gradients(self._slots)
+        # A read-only view where a leaf layer's grads is its own dict (Sequential's too).
+        self.grads = Gradients(self._slots)  # type: ignore[assignment]
         index_arrays("block", self.block, self.params, self.buffers, self._slots)
         if self.shortcut is not None:
             index_arrays("shortcut", self.shortcut, self.params, self.buffers, self._slots)
@@ -86,7 +89,10 @@ class Residual(Layer):
         if self.shortcut is None:
             return gy + through_block if input_grad else None
         through_shortcut = backward_of(self.shortcut, gy, input_grad)
-        return through_block + through_shortcut if input_grad else None
+        if not input_grad:
+            return None
+        assert through_block is not None and through_shortcut is not None  # dL/dx, asked for
+        return through_block + through_shortcut
 
     def config(self) -> dict[str, Any]:
         def spec(layer: Layer | None) -> dict[str, Any] | None:

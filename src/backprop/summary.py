@@ -136,14 +136,14 @@ def summarize(model: Layer, input_shape: tuple[int, ...] | None = None, name: st
     rows = []
     for index, (layer, output) in enumerate(zip(layers, outputs)):
         params = list(layer.params.values())
-        dtype = params[0].dtype.name if params else ("" if output is None else output.dtype.name)
+        dtype_name = params[0].dtype.name if params else ("" if output is None else output.dtype.name)
         rows.append(
             LayerRow(
                 index,
                 _name(layer),
                 None if output is None else tuple(output.shape[1:]),
                 sum(p.size for p in params),
-                dtype,
+                dtype_name,
                 _layout(output),
             )
         )

@@ -54,7 +54,7 @@ from .layers.activations import sigmoid_forward, softmax_forward
 from .layers.base import Layer, backward_of
 from .layers.linear import is_sparse
 from .losses import Loss, PoissonNLLLoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
-from .optim import LRSchedule
+from .optim import LRSchedule, Optimizer
 from .signals import StopFlag, deferred_stop
 from .state import History, TrainState
 from .strategy import Local
@@ -100,7 +100,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 def fit(
     model: Layer,
     loss: Loss,
-    optimizer: Any,
+    optimizer: Optimizer,
     x: np.ndarray,
     y: np.ndarray,
     epochs: int = 10,
@@ -474,7 +474,8 @@ def evaluate(
     was_training = model.training
     model.eval()
     try:
-        total, correct = 0.0, 0
+        total = 0.0
+        correct: float = 0  # an int, until the ranks' sum below makes it a float
         counts_correct = classifies(loss)
         step = resolve_batch_size(batch_size, model, x)
         for start in _batches(x.shape[0], step):

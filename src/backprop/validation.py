@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -35,17 +35,17 @@ __all__ = [
 ]
 
 
-def is_integer(value: object) -> bool:
-    """A Python or NumPy integer that is not a ``bool``."""
+def is_integer(value: object) -> TypeGuard[int]:
+    """A Python or NumPy integer that is not a ``bool`` (to a type checker: an ``int``)."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def is_number(value: object) -> bool:
-    """A finite Python or NumPy real number that is not a ``bool``."""
+def is_number(value: object) -> TypeGuard[float]:
+    """A finite Python or NumPy real number that is not a ``bool`` (to a type checker: a ``float``)."""
     return (
         isinstance(value, (numbers.Real, np.floating, np.integer))
         and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(float(value))  # type: ignore[arg-type]
+        and math.isfinite(float(value))
     )
 
 

@@ -154,7 +154,7 @@ def jax_trial(spec: Spec, data: Data, threads: int, reshape_pool: bool = False) 
         jitted = jax.jit(gathered)
         shapes = {b} | ({n % b} if n % b else set())
         started = time.perf_counter()
-        compiled = {
+        compiled_steps = {
             size: jitted.lower(fresh(), xj, yj, np.zeros(size, np.int32)).compile() for size in shapes
         }
         compile_seconds = time.perf_counter() - started
@@ -164,7 +164,7 @@ def jax_trial(spec: Spec, data: Data, threads: int, reshape_pool: bool = False) 
             order = rng.permutation(n)[:samples].astype(np.int32)
             for start in range(0, samples, b):
                 index = order[start : start + b]
-                params = compiled[len(index)](params, xj, yj, index)
+                params = compiled_steps[len(index)](params, xj, yj, index)
             jax.block_until_ready(params)
 
         warm = warm_spec(spec).samples

@@ -53,7 +53,7 @@ def _lenet5(nn: Any) -> Any:
 def _resnet(torch: Any) -> Any:
     nn = torch.nn
 
-    class Block(nn.Module):  # type: ignore[misc,name-defined]
+    class Block(nn.Module):  # type: ignore[name-defined]  # torch arrives as Any, at run time
         """Conv-BN-ReLU-Conv-BN plus the input (or its 1x1 Conv-BN projection), then ReLU."""
 
         def __init__(self, channels_in: int, channels: int, stride: int) -> None:

@@ -107,7 +107,7 @@ def summary(results: Results) -> list[dict[str, Any]]:
                 flops = flops_per_sample(workload, spec.train) * spec.samples
                 share[f] = flops / seconds / 1e9 / peak
         checks: dict[str, bool | None] = {
-            NAMES[f]: None if ratios[f] is None else ratios[f] <= limit
+            NAMES[f]: None if (ratio := ratios[f]) is None else ratio <= limit
             for f, limit in _LIMITS[workload].items()
         }
         if workload == "mlp":
@@ -247,7 +247,7 @@ def format_report(results: Results) -> str:
     peak = results.peak_gflops
     if peak is not None:
         per_round = ", ".join(f"{g['gflops']:.1f}" for g in results.gemm)
-        best = {}
+        best: dict[str, float] = {}
         for g in results.gemm:
             for key, rate in g["by_size"].items():
                 best[key] = max(best.get(key, 0.0), rate)
@@ -269,13 +269,13 @@ def format_report(results: Results) -> str:
         parts = []
         for workload, rounds in results.bound.items():
             bound = statistics.median(rounds)
-            shares = [
+            of_bound = [
                 f"{NAMES[f]} {seconds / bound:.2f}x"
                 for f in FRAMEWORKS
                 if (seconds := results.median(workload, f)) is not None
             ]
             label = {"mlp": "W1", "sigmoid-mlp": "W3"}[workload]
-            parts.append(f"{label} {bound:.3g} s (" + ", ".join(shares) + " of it)")
+            parts.append(f"{label} {bound:.3g} s (" + ", ".join(of_bound) + " of it)")
         out.append(
             "GEMM-only bound (the timed run's products alone, a flat loop of NumPy matmuls, medians): "
             + "; ".join(parts)
@@ -352,8 +352,8 @@ def format_report(results: Results) -> str:
             f"{results.probes[0]['asked']} core(s)): saw {seen}"
             + (f"; round(s) {', '.join(short)} had fewer cores than asked" if short else "")
         )
-    for name, by_framework in results.errors.items():
-        for f, message in by_framework.items():
+    for name, messages in results.errors.items():
+        for f, message in messages.items():
             out.append(f"error: {NAMES[f]} {name}: {message}")
     out.append(f"wall time {results.wall_seconds:.0f} s")
     return "\n".join(out)

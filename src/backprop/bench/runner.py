@@ -147,10 +147,10 @@ def _run(
         )
         for name, _ in jobs:
             for framework in live:
-                trial = trials.get((name, framework))
-                if trial is None:
+                ready = trials.get((name, framework))
+                if ready is None:
                     continue
-                seconds = trial.measure()
+                seconds = ready.measure()
                 if name.startswith("sweep:"):
                     results.sweep.setdefault(framework, {}).setdefault(name[6:], []).append(float(seconds))
                 else:

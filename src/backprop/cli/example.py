@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.explain:
         setup = entry.explain_setup(args.seed)
-        text = bp.explain(
+        text: str = bp.explain(
             setup.model, setup.loss, setup.x, setup.t, lr=setup.lr, format=args.format or "text",
             max_elements=args.max_elements, precision=setup.precision,
         )

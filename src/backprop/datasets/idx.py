@@ -18,12 +18,12 @@ or a memory blow-up.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import struct
 import zlib
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -135,7 +135,7 @@ def save_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
         if path.name.lower().endswith(".gz"):
             with gzip.GzipFile(filename=path.name, mode="wb", fileobj=file, mtime=0) as stream:
                 stream.write(header)
-                stream.write(data)
+                stream.write(data)  # type: ignore[arg-type]  # NumPy types ndarray a Buffer only on 3.12+
         else:
             file.write(header)
             file.write(data)
@@ -150,7 +150,7 @@ def _type_code(dtype: np.dtype) -> int | None:
 
 
 def _read_idx(
-    stream: BinaryIO,
+    stream: io.BufferedIOBase,
     name: str,
     file_size: int | None = None,
     compressed_size: int | None = None,
@@ -209,7 +209,7 @@ def _read_idx(
             )
 
     buffer = np.empty(expected, dtype=np.uint8)
-    view = memoryview(buffer)
+    view = memoryview(buffer)  # type: ignore[arg-type]  # NumPy types ndarray a Buffer only on 3.12+
     filled = 0
     try:
         while filled < expected:

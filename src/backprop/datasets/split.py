@@ -122,7 +122,8 @@ def train_test_split(
 def _check_fraction(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"train_val_test_split: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0 <= value < 1):
+    # numbers.Real promises only < and <=, so the bounds are written with <.
+    if not math.isfinite(value) or value < 0 or not value < 1:
         raise ValueError(f"train_val_test_split: {name} must lie in [0, 1), got {value}")
 
 
@@ -151,7 +152,8 @@ def _stratified_indices(
     in_test = rank < test_counts[label_of]
     in_val = ~in_test & (rank < test_counts[label_of] + val_counts[label_of])
     in_train = ~(in_test | in_val)
-    return tuple(rng.permutation(order[mask]) for mask in (in_train, in_val, in_test))
+    train, val, test = (rng.permutation(order[mask]) for mask in (in_train, in_val, in_test))
+    return train, val, test
 
 
 def _apportion(

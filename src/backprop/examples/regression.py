@@ -44,7 +44,7 @@ def data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def coefficients(model: bp.Linear) -> np.ndarray:
     """``(w0, w1, w2)`` of the model: the bias, then the weights of ``x`` and ``x^2``."""
-    return np.array([model.bias[0], *model.weight[0]])
+    return np.array([model.params["bias"][0], *model.weight[0]])
 
 
 def _train(
@@ -52,7 +52,7 @@ def _train(
 ) -> tuple[bp.Linear, bp.History]:
     model = bp.Linear(2, 1, dtype=np.float64)
     bp.init.zeros(model.weight)
-    bp.init.zeros(model.bias)
+    bp.init.zeros(model.params["bias"])
     optimizer = bp.SGD(model, lr)
     schedule = None if batch_size is None else bp.CosineLR(optimizer, epochs)
     history = bp.fit(

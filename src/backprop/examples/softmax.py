@@ -60,7 +60,7 @@ def build(weight: float | None = 0.5, bias: float = 1.0, seed: int = 0) -> bp.Li
         bp.init.uniform(layer.weight, 0.0, 1.0, rng=seed)
     else:
         bp.init.constant(layer.weight, weight)
-    bp.init.constant(layer.bias, bias)
+    bp.init.constant(layer.params["bias"], bias)
     return layer
 
 
@@ -74,17 +74,19 @@ def one_step(layer: bp.Linear) -> dict[str, Any]:
     p = softmax(z)
     before = {
         "weight_before": layer.weight.T.copy(),
-        "bias_before": layer.bias.copy(),
+        "bias_before": layer.params["bias"].copy(),
         "logits": z[0].copy(),
         "probabilities": p[0].copy(),
         "cross_entropy": loss(z, np.array([LABEL])),
         "seed_loss": seed_loss(p, T),
     }
     layer.backward(loss.backward())
+    weight_grad, bias_grad = layer.grads["weight"], layer.grads["bias"]
+    assert weight_grad is not None and bias_grad is not None  # no optimiser hook outside fit
     gradients = {
         "logit_grad": loss.backward()[0].copy(),
-        "weight_grad": layer.grads["weight"].T.copy(),
-        "bias_grad": layer.grads["bias"].copy(),
+        "weight_grad": weight_grad.T.copy(),
+        "bias_grad": bias_grad.copy(),
     }
     bp.SGD(layer, LR).step()
     z = layer(X)
@@ -92,7 +94,7 @@ def one_step(layer: bp.Linear) -> dict[str, Any]:
     others = [j for j in range(3) if j != LABEL]
     return before | gradients | {
         "weight": layer.weight.T.copy(),
-        "bias": layer.bias.copy(),
+        "bias": layer.params["bias"].copy(),
         "logits_after": z[0].copy(),
         "prediction": p[0].copy(),
         "cross_entropy_after": loss(z, np.array([LABEL])) + 0.0,  # + 0.0: no "-0.0"

@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from ..check import ATOL, RTOL, passes
-from ..layers.activations import sigmoid_forward, softmax_forward
+from ..layers.activations import Activation, sigmoid_forward, softmax_forward
 from ..layers.base import Layer
 from ..layers.linear import Linear
 from ..losses import CrossEntropy, MSELoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot
@@ -82,6 +82,7 @@ def _loss_section(trace: StepTrace) -> list[Block]:
     blocks: list[Block] = [Heading("2. Loss")]
     t = _one_hot(trace)
     if isinstance(loss, SoftmaxCrossEntropy):
+        assert t is not None  # (N, C) logits, checked by the loss
         p = softmax_forward(output.y)
         average = "(1/N) " if mean else ""
         blocks += [
@@ -161,6 +162,7 @@ def _backward_section(trace: StepTrace) -> list[Block]:
     records = trace.records
     for position in range(len(records) - 1, -1, -1):
         record = records[position]
+        assert record.gy is not None and record.gx is not None  # trace_step set both
         consumer = records[position + 1] if position + 1 < len(records) else None
         blocks.append(Heading(f"layer {record.index}: {record.layer}", 2))
         if record.derivative is not None and record.input_name.startswith("z_"):
@@ -176,6 +178,9 @@ def _backward_section(trace: StepTrace) -> list[Block]:
 
 
 def _hadamard(record: LayerRecord, consumer: LayerRecord | None) -> list[Block]:
+    # an elementwise activation (trace._is_elementwise), after trace_step
+    assert isinstance(record.layer, Activation) and record.layer.derivative is not None
+    assert record.gy is not None and record.gx is not None and record.derivative is not None
     n = record.input_name[2:]
     function, derivative = record.layer.function, _in_seed_notation(record.layer.derivative, n)
     if consumer is not None and isinstance(consumer.layer, Linear):
@@ -202,6 +207,7 @@ def _hadamard(record: LayerRecord, consumer: LayerRecord | None) -> list[Block]:
 
 def _parameter_gradients(record: LayerRecord) -> list[Block]:
     a, n = record.input_name, record.name[2:]  # a layer with parameters outputs z_n
+    assert record.gy is not None and record.gx is not None  # trace_step set both
     linear = isinstance(record.layer, Linear)
     formulas = {} if not linear else {
         "weight": f" = delta_{n}^T {a}   (the seeds' delta a^T, summed over the batch)",

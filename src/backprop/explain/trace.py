@@ -157,7 +157,11 @@ def trace_step(
     for record in reversed(records):
         record.gy = gy
         gx = record.layer.backward(gy)
-        record.grads = {name: g.copy() for name, g in record.layer.grads.items()}
+        assert gx is not None  # a backward with input_grad returns dL/dx
+        record.grads = {}
+        for name, g in record.layer.grads.items():
+            assert g is not None  # only fit installs the hooks that leave a gradient None
+            record.grads[name] = g.copy()
         if _is_elementwise(record.layer):
             # The Jacobian is diagonal, so backward applied to ones is sigma'(z) itself.
             record.derivative = record.layer.backward(np.ones_like(record.y))

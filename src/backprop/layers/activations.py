@@ -40,6 +40,7 @@ class Activation(Layer):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         y = self._y
         self._check_grad(gy, None if y is None else y.shape)
+        assert y is not None  # _check_grad raised otherwise
         return self._backward(gy, y) if input_grad else None
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
@@ -252,6 +253,7 @@ class LeakyReLU(Activation):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         self._check_grad(gy, None if x is None else x.shape)
+        assert x is not None  # _check_grad raised otherwise
         return leaky_relu_backward(gy, x, self.negative_slope) if input_grad else None
 
     def config(self) -> dict[str, Any]:
@@ -335,6 +337,7 @@ class GELU(Activation):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         self._check_grad(gy, None if x is None else x.shape)
+        assert x is not None  # _check_grad raised otherwise
         return gy * gelu_derivative(x, self.approximate) if input_grad else None
 
     def config(self) -> dict[str, Any]:

@@ -96,7 +96,7 @@ class AvgPool2d(Layer):
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = pool_window("AvgPool2d", kernel_size, stride, padding)
-        self._x_shape: tuple[int, ...] | None = None
+        self._x_shape: tuple[int, int, int, int] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.check_input(x, 4, "(N, C, H, W)")
@@ -114,6 +114,7 @@ class AvgPool2d(Layer):
             *x_shape[:2], *output_size(x_shape[2:], self.kernel_size, self.stride, self.padding)
         )
         self._check_grad(gy, expected)
+        assert x_shape is not None  # _check_grad raised otherwise
         if not input_grad:
             return None
         return avgpool2d_backward(gy, x_shape, self.kernel_size, self.stride, self.padding)
@@ -143,7 +144,7 @@ class GlobalAvgPool2d(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._x_shape: tuple[int, ...] | None = None
+        self._x_shape: tuple[int, int, int, int] | None = None
         self._channels_last = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -154,6 +155,7 @@ class GlobalAvgPool2d(Layer):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x_shape = self._x_shape
         self._check_grad(gy, None if x_shape is None else x_shape[:2])
+        assert x_shape is not None  # _check_grad raised otherwise
         if not input_grad:
             return None
         n, c, h, w = x_shape

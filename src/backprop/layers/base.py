@@ -255,14 +255,15 @@ def backward_of(step: Any, gy: np.ndarray, input_grad: bool) -> np.ndarray | Non
     """
     if input_grad:
         return step.backward(gy)
-    if _takes_input_grad(type(step)):
+    kind: type = type(step)  # not type[Any], which mypy wrongly finds unhashable for the cache
+    if _takes_input_grad(kind):
         return step.backward(gy, input_grad=False)
     step.backward(gy)
     return None
 
 
 @functools.cache
-def _takes_input_grad(cls: type) -> bool:
+def _takes_input_grad(cls: type[Any]) -> bool:
     parameters = inspect.signature(cls.backward).parameters.values()
     takes = any(p.name == "input_grad" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
     if not takes:

@@ -144,6 +144,7 @@ class _BatchNorm(Layer):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         cache = self._cache
         self._check_grad(gy, None if cache is None else cache[0].shape)
+        assert cache is not None  # _check_grad raised otherwise
         centred, inverse_std, batch = cache
         sum_gy = channel_sum(gy)
         sum_gy_x_hat = channel_sum(gy, centred) * inverse_std

@@ -226,6 +226,7 @@ def conv2d_backward(
         np.matmul(cols.T, gy_rows, out=part)
         grad_weight += part
         if gxp is not None:
+            assert gblock is not None  # made with gxp
             gcols = np.matmul(gy_rows, weight.T, out=gblock[: len(gy_rows)])
             # (b, c, i, j) views of both sides, so offset_view's last two axes are the pixels
             gcols = gcols.reshape(stop - first, ho, wo, kh, kw, c_in).transpose(0, 5, 1, 2, 3, 4)
@@ -238,6 +239,7 @@ def conv2d_backward(
         return input_grad_by_convolution(gy, W, padding)
     if gxp is None:
         return None
+    assert x_shape is not None  # gxp is made only with it
     h, w = x_shape[2:]
     return gxp[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
 
@@ -340,6 +342,7 @@ class Conv2d(Layer):
 
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_grad(gy, self._y_shape)
+        assert self._xp is not None  # set with _y_shape, so _check_grad raised otherwise
         bias = self.grad_buffer("bias") if "bias" in self.params else None
         return conv2d_backward(
             gy,

@@ -26,6 +26,8 @@ naming ``model.backward`` (``Layer._check_grad``), until the layer's own forward
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import numpy as np
 
 from .activations import ReLU, relu_backward, relu_forward
@@ -64,7 +66,7 @@ class ConvReLUPool:
         return {**self.__dict__, "_scratch": Scratch()}
 
     @staticmethod
-    def matches(layers: tuple[Layer, ...]) -> bool:
+    def matches(layers: tuple[Layer, ...]) -> TypeGuard[tuple[Conv2d, ReLU, MaxPool2d]]:
         """Whether ``layers`` are a ``Conv2d``, a ``ReLU`` and an unpadded ``MaxPool2d``, in that order.
 
         (A padded pool's ``-inf`` border would not survive the bias and ReLU taken after it.)
@@ -73,6 +75,7 @@ class ConvReLUPool:
         return (
             len(layers) == 3
             and all(type(layer) is kind for layer, kind in zip(layers, kinds))
+            and isinstance(layers[2], MaxPool2d)  # as checked: for the type checker
             and not any(layers[2].padding)
         )
 
@@ -120,6 +123,7 @@ class ConvReLUPool:
             argmax = maxpool2d_forward(self._z, pool.kernel_size, pool.stride)[1]
         out = self._scratch.get("grad_z", self._z_shape, gy.dtype, like=argmax) if self._reuse else None
         grad_z = maxpool2d_backward(grad_pooled, argmax, self._z_shape, pool.kernel_size, pool.stride, out)
+        assert self._xp is not None  # set with y
         return conv2d_backward(
             grad_z,
             self._xp,

@@ -111,6 +111,7 @@ class LayerNorm(Layer):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         cache = self._cache
         self._check_grad(gy, None if cache is None else cache[0].shape)
+        assert cache is not None  # _check_grad raised otherwise
         x_hat, inverse_std = cache
         ndim = len(self.normalized_shape)
         if self.params:

@@ -117,6 +117,7 @@ class Linear(Layer):
     def backward(self, gy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         self._check_grad(gy, None if x is None else (x.shape[0], self.out_features))
+        assert x is not None  # _check_grad raised otherwise
         gx = linear_input_grad(gy, self.weight) if input_grad else None
         if not isinstance(x, np.ndarray) and is_sparse(x):
             sparse_linear_weight_grad(gy, x, self.grad_buffer("weight"))

@@ -52,6 +52,7 @@ class Flatten(Layer):
         x = self._x
         expected = None if x is None else (x.shape[0], math.prod(x.shape[1:]))
         self._check_grad(gy, expected)
+        assert x is not None  # _check_grad raised otherwise
         return flatten_backward(gy, x) if input_grad else None
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +32,9 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNet):
       ``predict`` returns the indicator matrix ``p > 0.5``.
 {PARAMETERS}"""
 
+    #: The labels, sorted (``0 .. K-1`` for multi-label): set by ``fit``.
+    classes_: np.ndarray
+
     def _loss(self) -> tuple[Loss, float]:
         if self.out_activation_ == "softmax":
             return SoftmaxCrossEntropy(), 1.0
@@ -59,7 +62,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNet):
                 " classifier will see (the network has one output per class)"
             )
         if classes is not None:
-            classes = unique_labels(classes)
+            classes = cast(np.ndarray, unique_labels(classes))  # scikit-learn is untyped
             if not first and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"NeuralNetClassifier.partial_fit: classes={classes.tolist()} differ from those of"
@@ -73,11 +76,11 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNet):
         return self
 
     def _validate_input(
-        self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+        self, X_in: ArrayLike, y_in: ArrayLike, incremental: bool, reset: bool
     ) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """``X``; the targets (class positions for softmax, a 0/1 matrix for the sigmoid outputs);
         and the labels a validation split is stratified by (None for multi-label)."""
-        X, y = self._check_data(X, y, reset)
+        X, y = self._check_data(X_in, y_in, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or not (self.warm_start or incremental):

@@ -199,7 +199,7 @@ class NeuralNet(Solvers, BaseEstimator):
         return ValueError(f"{type(self).__name__}: {name} must be {expected}, got {value!r}")
 
     def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
+        sizes: object = self.hidden_layer_sizes  # as the user set it: checked here
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
         if (
             not isinstance(sizes, (Sequence, np.ndarray))
@@ -283,9 +283,9 @@ class NeuralNet(Solvers, BaseEstimator):
         # The first entry is what every other input (ints, bools, objects) becomes.
         return [np.float64, np.float32]
 
-    def _check_data(self, X: ArrayLike, y: ArrayLike, reset: bool) -> tuple[Any, np.ndarray]:
+    def _check_data(self, X_in: ArrayLike, y_in: ArrayLike, reset: bool) -> tuple[Any, np.ndarray]:
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=self._input_dtype(reset), accept_sparse=["csr", "csc"],
+            self, X_in, y_in, reset=reset, dtype=self._input_dtype(reset), accept_sparse=["csr", "csc"],
             multi_output=True, y_numeric=not is_classifier(self),
         )
         # Batches are rows: CSR slices them without copying the whole matrix.
@@ -398,12 +398,12 @@ class NeuralNet(Solvers, BaseEstimator):
     # -- training
 
     def _fit(
-        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None, incremental: bool
+        self, X_in: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None, incremental: bool
     ) -> NeuralNet:
         """Check, make or keep the network, train it with the solver, refuse non-finite weights."""
         self._check_params()
         continuing = self._continues(incremental)
-        X, Y, labels = self._validate_input(X, y, incremental, reset=not continuing)
+        X, Y, labels = self._validate_input(X_in, y, incremental, reset=not continuing)
         sample_weight = self._sample_weight(sample_weight, X.shape[0])
         random_state = check_random_state(self.random_state)
         if not continuing:
@@ -426,7 +426,7 @@ class NeuralNet(Solvers, BaseEstimator):
         return self
 
     def _validate_input(
-        self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+        self, X_in: ArrayLike, y_in: ArrayLike, incremental: bool, reset: bool
     ) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """``X``, the targets as the loss takes them, and what to stratify an early-stopping split by."""
         raise NotImplementedError

@@ -94,9 +94,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNet):
         return self
 
     def _validate_input(
-        self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+        self, X_in: ArrayLike, y_in: ArrayLike, incremental: bool, reset: bool
     ) -> tuple[Any, np.ndarray, None]:
-        X, y = self._check_data(X, y, reset)
+        X, y = self._check_data(X_in, y_in, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and not y.min() >= 0:

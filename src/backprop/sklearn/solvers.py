@@ -71,6 +71,7 @@ def loss_and_gradients(
             linears = [layer for layer in model if isinstance(layer, Linear)]
         for layer in linears:
             weight, weight_grad = layer.weight, layer.grads["weight"]
+            assert weight_grad is not None  # only fit installs the hooks that leave a gradient None
             flat = weight.reshape(-1)
             squares += float(np.dot(flat, flat))
             if not axpy(decay, weight, weight_grad):
@@ -249,12 +250,15 @@ class Solvers:
         tol = float(self.tol)
         if held_out is None:
             best = self.best_loss_
+            assert best is not None  # a float without early stopping
             # written as scikit-learn writes it, so that a NaN loss counts as no change there too
             improved = not epoch_loss > best - tol
             if epoch_loss < best:
                 self.best_loss_ = epoch_loss
         else:
             score = self._validation_score(*held_out)
+            # lists and floats with early stopping
+            assert self.validation_scores_ is not None and self.best_validation_score_ is not None
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
@@ -301,8 +305,12 @@ class Solvers:
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             set_params(theta)
             value = loss_and_gradients(model, loss, factor, alpha, X, Y, sample_weight)
-            grads = model.grads
-            return value, np.concatenate([grads[name].reshape(-1) for name in names]).astype(np.float64)
+            flat = []
+            for name in names:
+                grad = model.grads[name]
+                assert grad is not None  # only fit installs the hooks that leave a gradient None
+                flat.append(grad.reshape(-1))
+            return value, np.concatenate(flat).astype(np.float64)
 
         def record(intermediate_result: scipy.optimize.OptimizeResult) -> None:
             self.loss_curve_.append(float(intermediate_result.fun))

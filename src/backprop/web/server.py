@@ -51,7 +51,9 @@ def create_app(run: Run) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # "/static//etc/passwd" must reach safe_join (and its 404) as it is, not be redirected.
     app.url_map.merge_slashes = False
-    app.json.sort_keys = False  # keep label, probabilities, input, layers in the documented order
+    # keep label, probabilities, input, layers in the documented order; app.json is typed as the
+    # JSONProvider base, and is Flask's DefaultJSONProvider, which has sort_keys
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     @app.get("/")
     def page() -> Any:
