@@ -9,6 +9,8 @@
 - ``polynomial(n)``: the seeds' regression data ``t = w2 x^2 + w1 x + w0 + noise``
 - ``polynomial_features(x, degree)``: the columns ``x, x^2, ..., x^degree``
 - ``mnist_like(n)``: random data of MNIST's shape, for benchmarks
+- ``playground(name, n, noise)``: TensorFlow Playground's 2-D problems (circle, xor, gaussian,
+  spirals, two regression surfaces)
 
 Nothing here uses pickle: every file format read is plain data.
 """
@@ -16,17 +18,20 @@ Nothing here uses pickle: every file format read is plain data.
 from .digits import load_digits
 from .idx import load_idx, save_idx
 from .mnist import DownloadError, load_mnist
+from .playground import PLAYGROUND, playground
 from .split import train_test_split, train_val_test_split
 from .synthetic import mnist_like, polynomial, polynomial_features
 from .tabular import load_csv
 
 __all__ = [
+    "PLAYGROUND",
     "DownloadError",
     "load_csv",
     "load_digits",
     "load_idx",
     "load_mnist",
     "mnist_like",
+    "playground",
     "polynomial",
     "polynomial_features",
     "save_idx",
