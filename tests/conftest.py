@@ -121,6 +121,18 @@ def cli_user_error(*args, **kwargs) -> str:
 # --- data several files build ------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium (``tests/browser.py``) for one test module, quit at its end."""
+    from browser import start_chromium
+
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
 @pytest.fixture(scope="session")
 def diabetes_csv(tmp_path_factory) -> tuple[Path, np.ndarray]:
     """scikit-learn's diabetes table as a user would have it: a CSV file (10 features and the

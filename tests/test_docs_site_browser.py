@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 import pytest
-from browser import console_errors, missing_browser, start_chromium
+from browser import console_errors, missing_browser
 from conftest import REPOSITORY, skip_or_fail_in_ci
 from test_docs_site import build_site
 
@@ -39,15 +39,6 @@ def address(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def typeset(browser, url: str) -> int:

@@ -19,7 +19,6 @@ from browser import (
     console_errors,
     draw,
     missing_browser,
-    start_chromium,
     start_server,
     wait_for_answer,
 )
@@ -48,15 +47,6 @@ def server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_drawing_a_seven_shows_a_prediction_ten_bars_and_the_layer_maps(server, browser, tmp_path):

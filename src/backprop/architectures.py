@@ -85,12 +85,23 @@ def build(
     default = "sigmoid" if name == "sigmoid-mlp" else "relu"
     act = ACTIVATIONS[activation or default]
     layers: list[Layer] = [Flatten()] if len(input_shape) > 1 else []
-    width = math.prod(input_shape)
-    for size in hidden:
-        layers += [Linear(width, size, dtype=dtype, rng=rng), act()]
-        width = size
-    layers.append(Linear(width, outputs, dtype=dtype, rng=rng))
-    return Sequential(*layers)
+    return Sequential(*layers, *_dense(math.prod(input_shape), hidden, outputs, act, dtype, rng))
+
+
+def _dense(
+    size: int,
+    hidden: tuple[int, ...],
+    outputs: int,
+    activation: type[Layer],
+    dtype: DTypeLike | None,
+    rng: np.random.Generator,
+) -> list[Layer]:
+    """Linear layers from ``size`` features through ``hidden`` (each then ``activation``) to ``outputs``."""
+    layers: list[Layer] = []
+    for units in hidden:
+        layers += [Linear(size, units, dtype=dtype, rng=rng), activation()]
+        size = units
+    return [*layers, Linear(size, outputs, dtype=dtype, rng=rng)]
 
 
 def _cnn(
@@ -115,11 +126,7 @@ def _cnn(
         Flatten(),
     ]
     size = 64 * (height // 4) * (width // 4)
-    for units in hidden:
-        layers += [Linear(size, units, dtype=dtype, rng=rng), ReLU()]
-        size = units
-    layers.append(Linear(size, outputs, dtype=dtype, rng=rng))
-    return Sequential(*layers)
+    return Sequential(*layers, *_dense(size, hidden, outputs, ReLU, dtype, rng))
 
 
 def _lenet5(
@@ -146,11 +153,7 @@ def _lenet5(
         Flatten(),
     ]
     size = 16 * ((height // 2 - 4) // 2) * ((width // 2 - 4) // 2)
-    for units in hidden:
-        layers += [Linear(size, units, dtype=dtype, rng=rng), activation()]
-        size = units
-    layers.append(Linear(size, outputs, dtype=dtype, rng=rng))
-    return Sequential(*layers)
+    return Sequential(*layers, *_dense(size, hidden, outputs, activation, dtype, rng))
 
 
 def _residual_block(
