@@ -1,0 +1,73 @@
+"""The lab's session: a Playground problem trained a step at a time with the library's components."""
+
+import numpy as np
+import pytest
+
+from backprop.lab import FEATURES, LabConfig, LabSession, features_of
+
+
+def test_the_same_seed_replays_the_run_step_for_step():
+    config = LabConfig(problem="xor", noise=0.1, hidden=(8, 8), seed=3)
+    first, second = LabSession(config), LabSession(config)
+    assert first.losses() == second.losses()
+    first.step(25)
+    second.step(25)
+    assert first.losses() == second.losses() and first.steps == 25
+    first.reset()
+    assert first.steps == 0 and first.losses() == LabSession(config).losses()
+
+
+@pytest.mark.parametrize(
+    ("problem", "outputs", "loss"),
+    [("circle", 1, "SigmoidBinaryCrossEntropy"), ("spiral3", 3, "SoftmaxCrossEntropy"), ("plane", 1, "MSELoss")],
+)
+def test_the_output_and_loss_follow_the_task(problem, outputs, loss):
+    session = LabSession(LabConfig(problem=problem))
+    assert session.model.layers[-1].out_features == outputs and type(session.loss).__name__ == loss
+
+
+def test_training_lowers_the_loss_and_moves_the_boundary():
+    session = LabSession(LabConfig(problem="circle", hidden=(8, 4), optimizer="adam", lr=0.03, batch_size=10))
+    before, boundary = session.losses(), session.boundary(32)
+    session.step(400)
+    after = session.losses()
+    assert after["train"] < 0.5 * before["train"] and after["test"] < 0.5 * before["test"]
+    assert session.epochs == 15  # 250 train points, 25 steps an epoch: the 16th has begun
+    moved = session.boundary(32)
+    assert moved.shape == (32, 32) and np.all((moved >= 0) & (moved <= 1))
+    assert np.abs(moved - boundary).max() > 0.3
+    # the circle's inside (the middle of the picture) is class 1, its corners class 0
+    assert moved[16, 16] > 0.8 and moved[0, 0] < 0.2
+    assert len(session.gradient_norms) == 400 and len(session.gradient_norms[0]) == 3
+
+
+def test_every_hidden_unit_has_a_picture():
+    session = LabSession(LabConfig(features=("x1", "x2", "x1*x2"), hidden=(4, 3), activation="relu"))
+    grids = session.neuron_grids(8)
+    assert sorted(grids) == ["0:0", "0:1", "0:2", "1:0", "1:1", "1:2", "1:3", "2:0", "2:1", "2:2"]
+    assert all(g.shape == (8, 8) for g in grids.values())
+    assert all(np.all(grids[f"1:{i}"] >= 0) for i in range(4))  # after the ReLU
+    np.testing.assert_allclose(grids["0:2"], grids["0:0"] * grids["0:1"], rtol=1e-6)
+
+
+def test_features_are_the_named_columns():
+    points = np.array([[1.0, 2.0], [-0.5, 3.0]])
+    columns = features_of(points, FEATURES)
+    np.testing.assert_allclose(columns[1], [-0.5, 3.0, 0.25, 9.0, -1.5, np.sin(-0.5), np.sin(3.0)])
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"problem": "moons"}, "problem must be one of circle, xor"),
+        ({"hidden": (4, 17)}, "hidden must be an integer from 1 to 16, got 17"),
+        ({"hidden": (1,) * 7}, "hidden has at most 6 layers, got 7"),
+        ({"features": ("x1", "x1")}, "features must be distinct names"),
+        ({"activation": "gelu"}, "activation must be one of relu, tanh, sigmoid, leakyrelu, linear, got 'gelu'"),
+        ({"lr": 0}, "lr must be a number from 1e-06 to 10, got 0"),
+        ({"n": 5000}, "n must be an integer from 10 to 2000, got 5000"),
+    ],
+)
+def test_every_setting_is_checked(settings, message):
+    with pytest.raises(ValueError, match=f"lab: {message}"):
+        LabConfig(**settings)
