@@ -70,10 +70,7 @@ class Sequential(Layer):
     def __getstate__(self) -> dict[str, Any]:
         """The layers, the steps (a block keeps a forward's state for its backward) and settings;
         ``params`` and ``grads`` point into the layers: left out."""
-        state = super().__getstate__()
-        for name in ("params", "buffers", "grads", "_slots"):
-            state.pop(name, None)
-        return state
+        return without_indexes(super().__getstate__())
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling: the layers and steps come back, then ``params`` and ``grads`` are built from them."""
@@ -169,6 +166,14 @@ def _steps(layers: tuple[Layer, ...]) -> tuple[Layer | ConvReLUPool, ...]:
             steps.append(layers[index])
             index += 1
     return tuple(steps)
+
+
+def without_indexes(state: dict[str, Any]) -> dict[str, Any]:
+    """A container's pickled state without the dicts ``index_arrays`` builds (they point into the
+    layers, so unpickling builds them again rather than restore copies)."""
+    for name in ("params", "buffers", "grads", "_slots"):
+        state.pop(name, None)
+    return state
 
 
 def index_arrays(

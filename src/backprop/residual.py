@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .layers.base import Layer, backward_of
-from .model import Gradients, Slot, index_arrays
+from .model import Gradients, Slot, index_arrays, without_indexes
 
 
 class Residual(Layer):
@@ -56,10 +56,7 @@ class Residual(Layer):
         return dict(self._slots)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        for name in ("params", "buffers", "grads", "_slots"):
-            state.pop(name, None)
-        return state
+        return without_indexes(super().__getstate__())
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
