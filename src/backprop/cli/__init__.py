@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from . import bench, evaluate, example, gradcheck, predict, report, serve, train
+from . import bench, evaluate, example, gradcheck, lab, predict, report, serve, train
 from .errors import Terminated, UserError, raise_terminated
 
-COMMANDS = (train, evaluate, predict, report, serve, gradcheck, example, bench)
+COMMANDS = (train, evaluate, predict, report, serve, lab, gradcheck, example, bench)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model", metavar="RUN_OR_MODEL", help="a run folder or a .safetensors file")
     parser.add_argument(
-        "--port", type=_port, default=8000, help="TCP port (default 8000; 0 picks a free one)"
+        "--port", type=port_number, default=8000, help="TCP port (default 8000; 0 picks a free one)"
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
+    """A TCP port from the command line: 0 to 65535 (0 picks a free one)."""
     try:
         value = int(text)
     except ValueError:

@@ -29,12 +29,18 @@ from ..training import evaluate
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 ACTIVATIONS: dict[str, type[Layer] | None] = {
-    "relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leakyrelu": LeakyReLU, "linear": None
+    "relu": ReLU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "leakyrelu": LeakyReLU,
+    "linear": None,
 }
 OPTIMIZERS = ("sgd", "momentum", "adam")
 EXTENT = 6.0  # the plane drawn: [-6, 6]^2, where every problem's points lie
 MAX_POINTS = 2_000
 MAX_LAYERS, MAX_UNITS = 6, 16
+UPLOADED = "csv"  # the problem name of a learner's own points (LabSession's ``data``)
+MAX_HISTORY = 2_000  # gradient-norm rows kept: the picture shows the recent past, memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,16 @@ class LabConfig:
     l2: float = 0.0
 
     def __post_init__(self) -> None:
-        _choice("problem", self.problem, PLAYGROUND)
+        _choice("problem", self.problem, (*PLAYGROUND, UPLOADED))
         _integer("n", self.n, 10, MAX_POINTS)
         _number("noise", self.noise, 0.0, 1.0)
         _number("train_fraction", self.train_fraction, 0.1, 0.9)
         _integer("seed", self.seed, 0, 2**31 - 1)
-        if not self.features or len(set(self.features)) != len(self.features):
+        if (
+            not self.features
+            or not all(isinstance(name, str) for name in self.features)
+            or len(set(self.features)) != len(self.features)
+        ):
             raise ValueError(
                 f"lab: features must be distinct names from {', '.join(FEATURES)}, got {self.features}"
             )
@@ -96,33 +106,67 @@ def features_of(points: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """The chosen input features of points ``(N, 2)``, as columns ``(N, len(names))``."""
     x1, x2 = points[:, 0], points[:, 1]
     columns = {
-        "x1": x1, "x2": x2, "x1^2": x1 * x1, "x2^2": x2 * x2, "x1*x2": x1 * x2,
-        "sin(x1)": np.sin(x1), "sin(x2)": np.sin(x2),
+        "x1": x1,
+        "x2": x2,
+        "x1^2": x1 * x1,
+        "x2^2": x2 * x2,
+        "x1*x2": x1 * x2,
+        "sin(x1)": np.sin(x1),
+        "sin(x2)": np.sin(x2),
     }
     return np.stack([columns[name] for name in names], axis=1).astype(points.dtype)
 
 
-class LabSession:
-    """A problem, its split, a network and its optimiser; trained by ``step``, drawn by the rest."""
+@dataclass(frozen=True)
+class LastStep:
+    """The last training step, kept to explain it: its batch and the parameters around it.
 
-    def __init__(self, config: LabConfig) -> None:
+    ``before`` and ``after`` map ``model.params``' names to copies taken just before and just
+    after the optimiser's update; ``batch`` indexes the train points.
+    """
+
+    number: int
+    batch: np.ndarray
+    before: dict[str, np.ndarray]
+    after: dict[str, np.ndarray]
+
+
+class LabSession:
+    """A problem, its split, a network and its optimiser; trained by ``step``, drawn by the rest.
+
+    ``data`` is a learner's own problem, ``(points (N, 2), targets)`` with int labels ``(N,)``
+    for classes or float targets ``(N, 1)`` for a regression, given with ``problem="csv"``.
+    """
+
+    def __init__(self, config: LabConfig, data: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        if (config.problem == UPLOADED) != (data is not None):
+            raise ValueError(f"lab: problem {UPLOADED!r} comes with uploaded points, and only it does")
+        if data is not None and len(data[0]) != config.n:
+            raise ValueError(f"lab: n must be the number of uploaded points, {len(data[0])}, got {config.n}")
         self.config = config
+        self.data = data
         self.reset()
 
     def reset(self) -> None:
         """The same start for the same config: data, split, weights and batch order from ``seed``."""
         c = self.config
         rng = np.random.default_rng(c.seed)
-        points, targets = playground(c.problem, c.n, c.noise, seed=rng)
+        if self.data is None:
+            points, targets = playground(c.problem, c.n, c.noise, seed=rng)
+        else:
+            points, targets = self.data
         order = rng.permutation(c.n)
         cut = max(1, min(c.n - 1, round(c.train_fraction * c.n)))
         self.train_points, self.test_points = points[order[:cut]], points[order[cut:]]
         self.train_targets, self.test_targets = targets[order[:cut]], targets[order[cut:]]
-        self.regression = c.problem in REGRESSION
+        self.regression = c.problem in REGRESSION or targets.ndim == 2
         classes = 1 if self.regression else int(targets.max()) + 1
         outputs = 1 if classes <= 2 else classes
-        self.loss: Loss = MSELoss() if self.regression else (
-            SigmoidBinaryCrossEntropy() if classes == 2 else SoftmaxCrossEntropy()
+        self.outputs = outputs  # the network's output units
+        self.loss: Loss = (
+            MSELoss()
+            if self.regression
+            else (SigmoidBinaryCrossEntropy() if classes == 2 else SoftmaxCrossEntropy())
         )
         activation = ACTIVATIONS[c.activation]
         layers: list[Layer] = []
@@ -145,8 +189,9 @@ class LabSession:
         self.steps = 0
         self.epochs = 0
         self.gradient_norms: list[list[float]] = []  # per step, one norm per Linear layer's weight
+        self.last_step: LastStep | None = None
 
-    def _targets(self, targets: np.ndarray) -> np.ndarray:
+    def loss_targets(self, targets: np.ndarray) -> np.ndarray:
         """Targets as the loss takes them: (N, 1) floats for one logit, labels for several."""
         if self.regression:
             return targets
@@ -157,20 +202,29 @@ class LabSession:
     def step(self, steps: int = 1) -> None:
         """``steps`` mini-batch steps: forward, loss, backward, the optimiser's update."""
         _integer("steps", steps, 1, 10_000)
-        x = features_of(self.train_points, self.config.features)
-        t = self._targets(self.train_targets)
-        for _ in range(steps):
+        x = self.train_features()
+        t = self.loss_targets(self.train_targets)
+        for remaining in range(steps, 0, -1):
             if self._position >= len(self._order):
                 self._order, self._position = self._rng.permutation(len(self._order)), 0
                 self.epochs += 1
             batch = self._order[self._position : self._position + self.config.batch_size]
             self._position += len(batch)
+            if remaining == 1:  # the step a click on a unit explains
+                before = {name: array.copy() for name, array in self.model.params.items()}
             self.loss(self.model(x[batch]), t[batch])
             self.model.backward(self.loss.backward(), input_grad=False)
             weights = [g for name, g in self.model.grads.items() if name.endswith("weight") and g is not None]
             self.gradient_norms.append([float(np.linalg.norm(g)) for g in weights])
             self.optimizer.step()
             self.steps += 1
+        after = {name: array.copy() for name, array in self.model.params.items()}
+        self.last_step = LastStep(self.steps, batch.copy(), before, after)
+        del self.gradient_norms[:-MAX_HISTORY]
+
+    def train_features(self) -> np.ndarray:
+        """The train points' input features ``(N, len(features))``, as the network takes them."""
+        return features_of(self.train_points, self.config.features)
 
     def losses(self) -> dict[str, float]:
         """The loss on the train points and on the test points, now."""
@@ -180,7 +234,7 @@ class LabSession:
             ("test", self.test_points, self.test_targets),
         ):
             features = features_of(points, self.config.features)
-            scores[split] = evaluate(self.model, self.loss, features, self._targets(targets))["loss"]
+            scores[split] = evaluate(self.model, self.loss, features, self.loss_targets(targets))["loss"]
         return scores
 
     def _plane(self, grid: int) -> np.ndarray:
@@ -219,4 +273,3 @@ class LabSession:
                 layer += 1
                 grids.update({f"{layer}:{i}": a[:, i].reshape(grid, grid) for i in range(a.shape[1])})
         return grids
-

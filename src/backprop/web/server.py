@@ -31,6 +31,7 @@ __all__ = [
     "STATIC",
     "JsonErrorsRequestHandler",
     "create_app",
+    "json_error",
     "make_http_server",
 ]
 
@@ -72,7 +73,7 @@ def create_app(run: Run) -> Flask:
         try:
             request.get_data(cache=True)
         except ClientDisconnected:  # Werkzeug's word for a read that timed out or found the end
-            return _error(
+            return json_error(
                 408,
                 f"the body ended, or sent nothing for {REQUEST_TIMEOUT_S} s, before the"
                 f" {request.content_length} bytes its Content-Length promised",
@@ -83,22 +84,22 @@ def create_app(run: Run) -> Flask:
         except RecursionError:  # "[[[[...": nested deeper than Python's parser goes
             payload = None
         if payload is None:
-            return _error(400, 'the body must be JSON: {"image": [[...], ...]}')
+            return json_error(400, 'the body must be JSON: {"image": [[...], ...]}')
         try:
             image = read_drawing(payload)
         except ValueError as error:
-            return _error(400, str(error))
+            return json_error(400, str(error))
         try:
             return jsonify(drawing.answer(image))
         except NoInkError as error:  # a well-formed request without a digit: 422, not a guess
-            return _error(422, str(error))
+            return json_error(422, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         code = error.code or 500
         if code == 413:
-            return _error(413, f"the body is over {MAX_BODY_BYTES} bytes (1 MiB)")
-        return _error(code, f"{error.name}: {error.description}")
+            return json_error(413, f"the body is over {MAX_BODY_BYTES} bytes (1 MiB)")
+        return json_error(code, f"{error.name}: {error.description}")
 
     return app
 
@@ -147,7 +148,8 @@ def make_http_server(app: Flask, host: str, port: int) -> Any:
         )
 
 
-def _error(code: int, message: str) -> Any:
+def json_error(code: int, message: str) -> Any:
+    """A ``code`` response with the JSON body ``{"error": message}``: every server's 4xx form."""
     response = jsonify(error=message)
     response.status_code = code
     return response
