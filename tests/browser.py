@@ -82,3 +82,60 @@ def wait_for_answer(driver, seconds: float = 20) -> str:
 def console_errors(driver) -> list[str]:
     """The page's console errors since the last call (a failed resource load is one), as text."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+# --- the lab (`backprop lab`) ----------------------------------------------------------------
+
+#: The issue's speed case: a 2-8-8-1 tanh network on 500 circle points at batch 10, one step an update.
+LAB_SPEED_URL = "?problem=circle&n=500&hidden=8,8&activation=tanh&batch_size=10&optimizer=adam&lr=0.03&speed=1"
+
+
+def start_lab() -> tuple[subprocess.Popen, str]:
+    """`backprop lab --port 0` as a user starts it; returns the process and the page's address."""
+    process = start_cli("lab", "--port", "0")
+    first = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", first)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"backprop lab did not start: {first}{process.stderr.read()}")
+    return process, match.group(0)
+
+
+def lab_text(driver, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id).text
+
+
+def wait_for_lab(driver, step: int | None = None, seconds: float = 20) -> None:
+    """Wait until the lab has a session drawn (and, with ``step``, shows that step count)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(d) -> bool:
+        drawn = d.execute_script("return window.lab && window.lab.state !== null && !window.lab.busy")
+        return bool(drawn) and (step is None or lab_text(d, "step-count") == str(step))
+
+    WebDriverWait(driver, seconds).until(ready)
+
+
+def play_lab(driver, seconds: float) -> float:
+    """Press Play, wait ``seconds``, press Pause; returns the updates a second the page made."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    before = driver.execute_script("return window.lab.state.step")
+    driver.find_element(By.ID, "play").click()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    driver.find_element(By.ID, "play").click()
+    wait_for_lab(driver)
+    elapsed = time.perf_counter() - started
+    steps = driver.execute_script("return window.lab.state.step") - before
+    speed = int(driver.find_element(By.ID, "steps-per-update").get_attribute("value"))
+    return steps / speed / elapsed
+
+
+def boundary_pixels(driver) -> str:
+    """The output heat map's pixels, as a data URL: equal strings, equal pictures."""
+    return driver.execute_script("return document.getElementById('boundary').toDataURL()")

@@ -33,7 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ..lab.server import create_lab_app
-        from ..web.server import make_http_server
+        from ..web.server import QuietRequestHandler, make_http_server
     except ImportError as error:
         if error.name not in WEB_LIBRARIES:
             raise
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         ) from error
     app = create_lab_app()
     try:
-        server = make_http_server(app, args.host, args.port)
+        server = make_http_server(app, args.host, args.port, QuietRequestHandler)
     except OSError as error:
         raise UserError(f"cannot listen on {args.host}:{args.port} ({error.strerror or error})") from error
     host = f"[{args.host}]" if ":" in args.host else args.host

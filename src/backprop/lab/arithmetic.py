@@ -107,6 +107,11 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     return f'<table class="terms"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _cell(value: float, quantity: str | None = None, scope: str | None = None) -> str:
+    """A number alone in a table cell: a minus sign, no parentheses."""
+    return f"<math>{number(value, quantity, scope, bracket=False)}</math>"
+
+
 def _inline(content: str) -> str:
     return f"<math>{content}</math>"
 
@@ -152,9 +157,9 @@ def unit_arithmetic(session: LabSession, unit: str, sample: int = 0) -> dict[str
     forward_rows = [
         (
             str(j),
-            _inline(number(weights[index, j])),
-            _inline(number(previous_a[n, j])),
-            _inline(number(products[j])),
+            _cell(weights[index, j]),
+            _cell(previous_a[n, j]),
+            _cell(products[j]),
         )
         for j in range(len(products))
     ]
@@ -370,9 +375,9 @@ def _hidden_delta(
     rows = [
         (
             str(k),
-            _inline(number(next_weights[k])),
-            _inline(number(next_delta[k])),
-            _inline(number(next_weights[k] * next_delta[k])),
+            _cell(next_weights[k]),
+            _cell(next_delta[k]),
+            _cell(next_weights[k] * next_delta[k]),
         )
         for k in range(len(next_weights))
     ]
@@ -431,10 +436,10 @@ def _gradient_and_update(
         rows.append(
             (
                 str(j),
-                _inline(number(term)),
-                _inline(number(grad_w[j], f"dL/dw{j}", "batch")),
-                _inline(number(before_w[j])),
-                _inline(number(after_w[j], f"w{j}", "after")),
+                _cell(term),
+                _cell(grad_w[j], f"dL/dw{j}", "batch"),
+                _cell(before_w[j]),
+                _cell(after_w[j], f"w{j}", "after"),
             )
         )
         values[f"dL/dw{j}"] = {"sample": term, "batch": float(grad_w[j])}

@@ -45,12 +45,14 @@ def text(words: str) -> str:
     return f"<mtext>{escape(words)}</mtext>"
 
 
-def number(value: float, quantity: str | None = None, scope: str | None = None) -> str:
-    """``value`` to 6 significant digits; negative numbers in parentheses where they follow an operator."""
+def number(value: float, quantity: str | None = None, scope: str | None = None, bracket: bool = True) -> str:
+    """``value`` to 6 significant digits; a negative one in parentheses (``bracket``)."""
     attributes = f' data-value="{float(value)!r}"'
     if quantity is not None:
         attributes += f' data-quantity="{escape(quantity)}" data-scope="{escape(scope or "sample")}"'
     shown = f"{float(value):.6g}"
+    if shown.startswith("-") and not bracket:
+        return f"<mrow><mo>\u2212</mo><mn{attributes}>{shown[1:]}</mn></mrow>"
     if shown.startswith("-"):
         return f"<mrow><mo>(</mo><mo>\u2212</mo><mn{attributes}>{shown[1:]}</mn><mo>)</mo></mrow>"
     return f"<mn{attributes}>{shown}</mn>"

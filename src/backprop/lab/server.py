@@ -175,7 +175,7 @@ def _config_json(config: LabConfig) -> dict[str, Any]:
 
 def create_lab_app(store: SessionStore | None = None) -> Flask:
     """The Flask application of the lab; ``store`` holds its sessions (a fresh one by default)."""
-    sessions = store or SessionStore()
+    sessions = store if store is not None else SessionStore()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.merge_slashes = False
@@ -270,6 +270,9 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
     @app.post("/api/sessions/<key>/reset")
     def reset(key: str) -> Any:
         payload = body()
+        unknown = sorted(set(payload) - {"grid"})
+        if unknown:
+            raise ValueError(f"lab: unknown field {unknown[0]!r}; a reset takes grid")
         grid = integer(payload, "grid", DEFAULT_GRID, 2, 256)
         with sessions.use(key) as entry:
             entry.session.reset()
@@ -323,8 +326,8 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
     def unknown_session(error: UnknownSessionError) -> Any:
         return json_error(
             404,
-            f"lab: no session {error.args[0]!r}: it expired (after {sessions.ttl_s / 60:g}"
-            " minutes idle) or never was; reload the page for a new one",
+            f"lab: no session {error.args[0]!r}: it expired (after {sessions.ttl_s:g} s idle)"
+            " or never was; reload the page for a new one",
         )
 
     @app.errorhandler(NoStepYetError)

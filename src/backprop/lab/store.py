@@ -84,4 +84,5 @@ class SessionStore:
 
     def drop(self, key: str) -> bool:
         with self._lock:
+            self._expire()
             return self._entries.pop(key, None) is not None

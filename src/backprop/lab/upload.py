@@ -2,7 +2,7 @@
 
 The file is read by ``datasets.load_csv``, the reader of ``backprop train --csv``, so a bad file
 gets the same clear error (the line, the column, the cell found), naming the file by the name
-it was uploaded under. A first line whose two first cells are not numbers is a header. The
+it was uploaded under. A first line whose first two cells are both not numbers is a header. The
 label column holds classes (2 to ``MAX_CLASSES`` distinct values, names or numbers), or, where
 it holds more distinct numbers than that, a regression target.
 
@@ -41,6 +41,7 @@ class Upload:
     centre: tuple[float, float]
     scale: float  # plane = (point - centre) * scale
     target_scale: float = 1.0  # a regression's targets are the label column times this
+    header: bool = True  # whether the file's first line was a header
 
 
 def _safe_name(name: str) -> str:
@@ -57,7 +58,7 @@ def read_upload(name: str, text: str) -> Upload:
         )
     first = next((line for line in text.splitlines() if line.strip()), "")
     cells = [cell.strip() for cell in first.split(",")]
-    header = len(cells) < 2 or not all(_is_number(cell) for cell in cells[:2])
+    header = not any(_is_number(cell) for cell in cells[:2])  # a typo in a first data row is still an error
     with tempfile.TemporaryDirectory(prefix="backprop-lab-") as folder:
         path = Path(folder) / shown
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -84,7 +85,8 @@ def read_upload(name: str, text: str) -> Upload:
         index = {label: k for k, label in enumerate(names)}
         targets = np.array([index[label] for label in labels.tolist()], dtype=np.int64)
         return Upload(
-            shown, points, targets, tuple(names), (float(centre[0]), float(centre[1])), HALF_WIDTH / half
+            shown, points, targets, tuple(names), (float(centre[0]), float(centre[1])), HALF_WIDTH / half,
+            header=header,
         )
     if not all(_is_number(label) for label in names):
         raise ValueError(
@@ -95,7 +97,7 @@ def read_upload(name: str, text: str) -> Upload:
     span = float(max(np.abs(values).max(), 1e-12))
     scaled = (values / span).astype(np.float32).reshape(-1, 1)
     return Upload(
-        shown, points, scaled, (), (float(centre[0]), float(centre[1])), HALF_WIDTH / half, 1 / span
+        shown, points, scaled, (), (float(centre[0]), float(centre[1])), HALF_WIDTH / half, 1 / span, header
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "REQUEST_TIMEOUT_S",
     "STATIC",
     "JsonErrorsRequestHandler",
+    "QuietRequestHandler",
     "create_app",
     "json_error",
     "make_http_server",
@@ -129,11 +130,22 @@ class JsonErrorsRequestHandler(WSGIRequestHandler):
             self.wfile.write(body)
 
 
-def make_http_server(app: Flask, host: str, port: int) -> Any:
+class QuietRequestHandler(JsonErrorsRequestHandler):
+    """``JsonErrorsRequestHandler`` that logs only the requests that failed: the lab's page asks
+    twenty times a second, and a line for each would bury what matters."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if str(getattr(code, "value", code)).isdigit() and int(getattr(code, "value", code)) >= 400:
+            super().log_request(code, size)
+
+
+def make_http_server(
+    app: Flask, host: str, port: int, request_handler: type[WSGIRequestHandler] = JsonErrorsRequestHandler
+) -> Any:
     """Werkzeug's threaded server for ``app`` bound to ``host:port`` (0 picks a free port).
 
     The socket is bound here, so that a busy port raises OSError (Werkzeug would print its
-    own message and exit). Requests go through ``JsonErrorsRequestHandler``.
+    own message and exit). Requests go through ``request_handler``.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.create_server((host, port), family=family) as listening:
@@ -143,7 +155,7 @@ def make_http_server(app: Flask, host: str, port: int) -> Any:
             listening.getsockname()[1],
             app,
             threaded=True,
-            request_handler=JsonErrorsRequestHandler,
+            request_handler=request_handler,
             fd=listening.fileno(),
         )
 
