@@ -1,4 +1,4 @@
-"""Driving the draw-a-digit page in a real browser: the end-to-end test and docs/screenshot.py share this.
+"""Driving the pages in a real browser: the end-to-end tests, docs/screenshot.py and docs/lab_screenshot.py share this.
 
 Debian's `chromium` and `chromium-driver` packages provide the browser and its driver; Selenium
 is pointed at both binaries, so Selenium Manager never looks for (or downloads) anything.

@@ -140,7 +140,7 @@ def test_create_fills_defaults_and_answers_the_state(client):
     assert state["step"] == 0 and state["epoch"] == 0 and state["gradient_norms"] == []
     boundary = np.array(state["boundary"])
     assert state["grid"] == 64 and boundary.shape == (64, 64)
-    assert set(state["neurons"]) == {"0:0", "0:1", "1:0", "1:1", "1:2"}
+    assert set(state["neurons"]) == {"0:0", "0:1", "1:0", "1:1", "1:2", "2:0"}
     assert np.array(state["neurons"]["0:0"]).shape == (state["neuron_grid"],) * 2
     assert [np.array(w).shape for w in state["weights"]] == [(3, 2), (1, 3)]
     assert isinstance(state["loss"]["train"], float) and isinstance(state["loss"]["test"], float)

@@ -41,10 +41,11 @@ def test_training_lowers_the_loss_and_moves_the_boundary():
     assert len(session.gradient_norms) == 400 and len(session.gradient_norms[0]) == 3
 
 
-def test_every_hidden_unit_has_a_picture():
+def test_every_unit_has_a_picture():
     session = LabSession(LabConfig(features=("x1", "x2", "x1*x2"), hidden=(4, 3), activation="relu"))
     grids = session.neuron_grids(8)
-    assert sorted(grids) == ["0:0", "0:1", "0:2", "1:0", "1:1", "1:2", "1:3", "2:0", "2:1", "2:2"]
+    assert sorted(grids) == ["0:0", "0:1", "0:2", "1:0", "1:1", "1:2", "1:3", "2:0", "2:1", "2:2", "3:0"]
+    np.testing.assert_allclose(grids["3:0"], session.boundary(8), rtol=1e-6)  # the output: P(class 1)
     assert all(g.shape == (8, 8) for g in grids.values())
     assert all(np.all(grids[f"1:{i}"] >= 0) for i in range(4))  # after the ReLU
     np.testing.assert_allclose(grids["0:2"], grids["0:0"] * grids["0:1"], rtol=1e-6)
@@ -71,3 +72,12 @@ def test_features_are_the_named_columns():
 def test_every_setting_is_checked(settings, message):
     with pytest.raises(ValueError, match=f"lab: {message}"):
         LabConfig(**settings)
+
+
+def test_the_output_units_of_several_classes_are_their_probabilities():
+    session = LabSession(LabConfig(problem="spiral3", hidden=(5,)))
+    session.step(20)
+    grids = session.neuron_grids(6)
+    probabilities = np.stack([grids[f"2:{k}"] for k in range(3)])
+    np.testing.assert_allclose(probabilities.sum(axis=0), 1, rtol=1e-6)
+    np.testing.assert_array_equal(probabilities.argmax(axis=0), session.boundary(6))

@@ -261,8 +261,9 @@ class LabSession:
         return values.reshape(grid, grid)
 
     def neuron_grids(self, grid: int = 16) -> dict[str, np.ndarray]:
-        """Every hidden unit's activation over the plane, ``"LAYER:INDEX" -> (grid, grid)``, with
-        LAYER counting the hidden layers from 1 (the inputs are layer 0: the features themselves)."""
+        """Every unit's picture over the plane, ``"LAYER:INDEX" -> (grid, grid)``: layer 0 the input
+        features, the hidden layers their activations, the last layer the output's meaning (P(class 1)
+        for two classes, each class's softmax probability for several, the value for a regression)."""
         a = features_of(self._plane(grid), self.config.features)
         grids = {f"0:{i}": a[:, i].reshape(grid, grid) for i in range(a.shape[1])}
         layer = 0
@@ -272,4 +273,11 @@ class LabSession:
             if isinstance(following, Linear):  # a hidden layer's output, after its activation
                 layer += 1
                 grids.update({f"{layer}:{i}": a[:, i].reshape(grid, grid) for i in range(a.shape[1])})
+        outputs = self.model.layers[-1](a).astype(np.float64)
+        if isinstance(self.loss, SigmoidBinaryCrossEntropy):
+            outputs = 1 / (1 + np.exp(-outputs))
+        elif isinstance(self.loss, SoftmaxCrossEntropy):
+            exponentials = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            outputs = exponentials / exponentials.sum(axis=1, keepdims=True)
+        grids.update({f"{layer + 1}:{i}": outputs[:, i].reshape(grid, grid) for i in range(outputs.shape[1])})
         return grids

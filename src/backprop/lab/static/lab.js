@@ -244,7 +244,7 @@ function pointColour(target) {
 function drawPoints(canvas) {
   const context = canvas.getContext("2d");
   const scale = canvas.width / 12; // the plane is [-6, 6]^2
-  const splits = [["train", "#fff"]];
+  const splits = [["train", "rgba(0,0,0,0.35)"]];
   if ($("show-test").checked) splits.push(["test", "#000"]);
   for (const [split, outline] of splits) {
     const { points, targets } = lab.data[split];
@@ -274,12 +274,12 @@ function draw(state) {
   const boundary = $("boundary");
   paint(boundary, state.boundary.flat(), state.grid, outputColour);
   drawPoints(boundary);
+  // probabilities in [0, 1] are drawn as 2p - 1: white at one half, as the boundary
+  const probability = (value) => diverging(value === null ? null : 2 * value - 1);
   for (const neuron of document.querySelectorAll("#layers .neuron")) {
     const values = state.neurons[neuron.dataset.unit];
-    if (values) paint(neuron, values.flat(), state.neuron_grid, diverging);
-    else if (neuron.classList.contains("output")) {
-      paint(neuron, state.boundary.flat(), state.grid, outputColour);
-    }
+    const output = neuron.classList.contains("output") && !lab.data.regression;
+    if (values) paint(neuron, values.flat(), state.neuron_grid, output ? probability : diverging);
   }
   drawEdges(state);
   lab.lossHistory.push([state.loss.train, state.loss.test]);
