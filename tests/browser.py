@@ -46,15 +46,20 @@ def start_chromium(profile: Path, width: int = 1200, height: int = 1100):
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
 
 
-def start_server(run: Path) -> tuple[subprocess.Popen, str]:
-    """`backprop serve RUN --port 0` as a user starts it; returns the process and the page's address."""
-    process = start_cli("serve", run, "--port", "0")
+def start_page(command: str, *args) -> tuple[subprocess.Popen, str]:
+    """`backprop COMMAND ARGS --port 0` as a user starts it; returns the process and the page's address."""
+    process = start_cli(command, *args, "--port", "0")
     first = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+/", first)
     if not match:
         process.kill()
-        raise RuntimeError(f"backprop serve did not start: {first}{process.stderr.read()}")
+        raise RuntimeError(f"backprop {command} did not start: {first}{process.stderr.read()}")
     return process, match.group(0)
+
+
+def start_server(run: Path) -> tuple[subprocess.Popen, str]:
+    """`backprop serve RUN --port 0`: the draw-a-digit page of ``run``."""
+    return start_page("serve", run)
 
 
 def draw(driver, canvas, points) -> None:
@@ -91,14 +96,8 @@ LAB_SPEED_URL = "?problem=circle&n=500&hidden=8,8&activation=tanh&batch_size=10&
 
 
 def start_lab() -> tuple[subprocess.Popen, str]:
-    """`backprop lab --port 0` as a user starts it; returns the process and the page's address."""
-    process = start_cli("lab", "--port", "0")
-    first = process.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:\d+/", first)
-    if not match:
-        process.kill()
-        raise RuntimeError(f"backprop lab did not start: {first}{process.stderr.read()}")
-    return process, match.group(0)
+    """`backprop lab --port 0`: the lab."""
+    return start_page("lab")
 
 
 def lab_text(driver, element_id: str) -> str:

@@ -244,3 +244,13 @@ def test_the_exports_are_the_running_session_s(lab, browser):
         code = response.read().decode()
     assert "bp.datasets.playground('plane'" in code and "bp.Linear(2, 3, rng=rng)" in code
     assert "bp.MSELoss()" in code
+
+
+def test_settings_the_server_refuses_leave_the_defaults_running_and_say_why(lab, browser):
+    browser.get(lab + "?hidden=8,99&problem=xor")
+    wait_for_lab(browser, 0)
+    assert lab_text(browser, "error") == "lab: hidden must be an integer from 1 to 16, got 99"
+    assert by_id(browser, "problem").get_attribute("value") == LabConfig().problem
+    assert len(browser.find_elements("css selector", ".neuron")) == 2 + 4 + 2 + 1  # the default 2-4-2-1
+    by_id(browser, "step").click()
+    wait_for_lab(browser, 1)

@@ -283,66 +283,46 @@ def _output_delta(
         symbol("z", i_, l_),
         operator("="),
     )
-    if isinstance(session.loss, MSELoss):
+    if isinstance(session.loss, MSELoss):  # L = (1/N) sum (z - t)^2: delta = 2 (z - t) / N
+        lead, name, value = [number(2)], symbol("z", i_, l_), float(z[n])
         target = float(t[n, index])
-        formula = block(
-            *head,
-            number(2),
-            operator("("),
-            symbol("z", i_, l_),
-            operator("−"),
-            symbol("t", i_),
-            operator(")"),
-            operator("/"),
-            text("N"),
-        )
-        numbers = block(
-            operator("="),
-            number(2),
-            operator("("),
-            number(z[n]),
-            operator("−"),
-            number(target),
-            operator(")"),
-            operator("/"),
-            number(batch),
-            operator("="),
-            number(delta[n], "delta"),
-        )
         loss = "squared error, L = (1/N) Σ (z − t)²"
-    else:
+    else:  # the fused losses: delta = (p - t) / N
+        lead, name = [], symbol("p", i_)
         if isinstance(session.loss, SigmoidBinaryCrossEntropy):
-            p = 1 / (1 + np.exp(-float(z[n])))
+            value = float(1 / (1 + np.exp(-float(z[n]))))
             target = float(t[n, index])
             loss = "the fused sigmoid + binary cross-entropy"
         else:
             logits = trace.records[-1].y[n].astype(np.float64)
             shifted = np.exp(logits - logits.max())
-            p = float(shifted[index] / shifted.sum())
+            value = float(shifted[index] / shifted.sum())
             target = float(int(t[n]) == index)
             loss = "the fused softmax + cross-entropy"
-        formula = block(
-            *head,
-            operator("("),
-            symbol("p", i_),
-            operator("−"),
-            symbol("t", i_),
-            operator(")"),
-            operator("/"),
-            text("N"),
-        )
-        numbers = block(
-            operator("="),
-            operator("("),
-            number(p),
-            operator("−"),
-            number(target),
-            operator(")"),
-            operator("/"),
-            number(batch),
-            operator("="),
-            number(delta[n], "delta"),
-        )
+    formula = block(
+        *head,
+        *lead,
+        operator("("),
+        name,
+        operator("−"),
+        symbol("t", i_),
+        operator(")"),
+        operator("/"),
+        text("N"),
+    )
+    numbers = block(
+        operator("="),
+        *lead,
+        operator("("),
+        number(value),
+        operator("−"),
+        number(target),
+        operator(")"),
+        operator("/"),
+        number(batch),
+        operator("="),
+        number(delta[n], "delta"),
+    )
     return _section(
         "Backward: the output's δ", f"<p>The loss is {loss}, averaged over the batch.</p>", formula, numbers
     )

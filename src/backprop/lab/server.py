@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flask import Flask, Response, jsonify, request, send_from_directory
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, request
 
 from ..io import save
-from ..web.server import json_error
+from ..web.server import json_error, page_app
 from .arithmetic import NoStepYetError, edge_arithmetic, unit_arithmetic
 from .session import (
     ACTIVATIONS,
@@ -173,38 +172,33 @@ def _config_json(config: LabConfig) -> dict[str, Any]:
     return values
 
 
+def _body(allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """The request's JSON object (empty if there is no body), holding only the fields ``allowed``."""
+    if not request.get_data(cache=True):
+        return {}
+    try:
+        payload = request.get_json(force=True, silent=True)
+    except RecursionError:  # "[[[[...": nested deeper than Python's parser goes
+        payload = None
+    if not isinstance(payload, dict):
+        raise ValueError("lab: the body must be a JSON object")
+    unknown = sorted(set(payload) - set(allowed))
+    if unknown:
+        raise ValueError(f"lab: unknown field {unknown[0]!r}; {what} takes {' and '.join(allowed)}")
+    return payload
+
+
+def _integer(payload: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = payload.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"lab: {name} must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
 def create_lab_app(store: SessionStore | None = None) -> Flask:
     """The Flask application of the lab; ``store`` holds its sessions (a fresh one by default)."""
     sessions = store if store is not None else SessionStore()
-    app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.url_map.merge_slashes = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider has it
-
-    def body() -> dict[str, Any]:
-        if not request.get_data(cache=True):
-            return {}
-        try:
-            payload = request.get_json(force=True, silent=True)
-        except RecursionError:
-            payload = None
-        if not isinstance(payload, dict):
-            raise ValueError("lab: the body must be a JSON object")
-        return payload
-
-    def integer(payload: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-        value = payload.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"lab: {name} must be an integer from {low} to {high}, got {value!r}")
-        return value
-
-    @app.get("/")
-    def page() -> Any:
-        return send_from_directory(STATIC, "index.html")
-
-    @app.get("/static/<path:name>")
-    def static_file(name: str) -> Any:
-        return send_from_directory(STATIC, name)
+    app = page_app(__name__, STATIC, MAX_BODY_BYTES, f"{MAX_BODY_BYTES // 1024} KiB: a CSV of up to 256 KiB")
 
     @app.get("/api/options")
     def get_options() -> Any:
@@ -212,10 +206,7 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
 
     @app.post("/api/sessions")
     def create() -> Any:
-        payload = body()
-        unknown = sorted(set(payload) - {"config", "upload"})
-        if unknown:
-            raise ValueError(f"lab: unknown field {unknown[0]!r}; a new session takes config and upload")
+        payload = _body(("config", "upload"), "a new session")
         config = config_from_json(payload.get("config", {}))
         upload = None
         if "upload" in payload:
@@ -257,23 +248,17 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
 
     @app.post("/api/sessions/<key>/step")
     def step(key: str) -> Any:
-        payload = body()
-        unknown = sorted(set(payload) - {"steps", "grid"})
-        if unknown:
-            raise ValueError(f"lab: unknown field {unknown[0]!r}; a step takes steps and grid")
-        steps = integer(payload, "steps", 1, 1, MAX_STEPS)
-        grid = integer(payload, "grid", DEFAULT_GRID, 2, 256)
+        payload = _body(("steps", "grid"), "a step")
+        steps = _integer(payload, "steps", 1, 1, MAX_STEPS)
+        grid = _integer(payload, "grid", DEFAULT_GRID, 2, 256)
         with sessions.use(key) as entry, np.errstate(all="ignore"):  # a diverged run is shown, not warned of
             entry.session.step(steps)
             return jsonify(state(entry.session, grid, steps))
 
     @app.post("/api/sessions/<key>/reset")
     def reset(key: str) -> Any:
-        payload = body()
-        unknown = sorted(set(payload) - {"grid"})
-        if unknown:
-            raise ValueError(f"lab: unknown field {unknown[0]!r}; a reset takes grid")
-        grid = integer(payload, "grid", DEFAULT_GRID, 2, 256)
+        payload = _body(("grid",), "a reset")
+        grid = _integer(payload, "grid", DEFAULT_GRID, 2, 256)
         with sessions.use(key) as entry:
             entry.session.reset()
             return jsonify({"data": data(entry.session), "state": state(entry.session, grid)})
@@ -333,12 +318,5 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
     @app.errorhandler(NoStepYetError)
     def nothing_yet(error: NoStepYetError) -> Any:
         return json_error(409, str(error))
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
-        code = error.code or 500
-        if code == 413:
-            return json_error(413, f"the body is over {MAX_BODY_BYTES} bytes")
-        return json_error(code, f"{error.name}: {error.description}")
 
     return app

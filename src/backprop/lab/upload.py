@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.tabular import load_csv
+from ..datasets.tabular import is_number, load_csv
 from .session import MAX_POINTS
 
 __all__ = ["MAX_CLASSES", "MAX_UPLOAD_BYTES", "Upload", "read_upload"]
@@ -58,7 +58,7 @@ def read_upload(name: str, text: str) -> Upload:
         )
     first = next((line for line in text.splitlines() if line.strip()), "")
     cells = [cell.strip() for cell in first.split(",")]
-    header = not any(_is_number(cell) for cell in cells[:2])  # a typo in a first data row is still an error
+    header = not any(is_number(cell) for cell in cells[:2])  # a typo in a first data row is still an error
     with tempfile.TemporaryDirectory(prefix="backprop-lab-") as folder:
         path = Path(folder) / shown
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -76,7 +76,7 @@ def read_upload(name: str, text: str) -> Upload:
     centre = (low + high) / 2
     half = float(max((high - low).max() / 2, 1e-12))
     points = ((features - centre) * (HALF_WIDTH / half)).astype(np.float32)
-    names = sorted(set(labels.tolist()), key=lambda label: (not _is_number(label), _as_key(label)))
+    names = sorted(set(labels.tolist()), key=lambda label: (not is_number(label), _as_key(label)))
     if len(names) < 2:
         raise ValueError(
             f"{shown}: the label column holds one value ({names[0]!r}); a problem needs at least two"
@@ -88,7 +88,7 @@ def read_upload(name: str, text: str) -> Upload:
             shown, points, targets, tuple(names), (float(centre[0]), float(centre[1])), HALF_WIDTH / half,
             header=header,
         )
-    if not all(_is_number(label) for label in names):
+    if not all(is_number(label) for label in names):
         raise ValueError(
             f"{shown}: the label column holds {len(names)} classes; the lab takes 2 to {MAX_CLASSES} classes,"
             " or numbers for a regression"
@@ -101,13 +101,5 @@ def read_upload(name: str, text: str) -> Upload:
     )
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
 def _as_key(label: str) -> float | str:
-    return float(label) if _is_number(label) else label
+    return float(label) if is_number(label) else label

@@ -34,6 +34,7 @@ __all__ = [
     "create_app",
     "json_error",
     "make_http_server",
+    "page_app",
 ]
 
 STATIC = Path(__file__).with_name("static")
@@ -46,24 +47,42 @@ MAX_BODY_BYTES = 1 << 20
 REQUEST_TIMEOUT_S = 5
 
 
-def create_app(run: Run) -> Flask:
-    """The Flask application serving the page for ``run``'s model (ValueError if it cannot draw)."""
-    drawing = Drawing(run)
-    app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+def page_app(import_name: str, static: Path, max_body_bytes: int, body_limit: str) -> Flask:
+    """A Flask app with a page: ``static/index.html`` at ``/``, the folder at ``/static/...``, and
+    every HTTP error as ``{"error": ...}`` (a body over ``max_body_bytes``, said as ``body_limit``: 413).
+
+    What both pages share; each adds its API routes.
+    """
+    app = Flask(import_name, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     # "/static//etc/passwd" must reach safe_join (and its 404) as it is, not be redirected.
     app.url_map.merge_slashes = False
-    # keep label, probabilities, input, layers in the documented order; app.json is typed as the
-    # JSONProvider base, and is Flask's DefaultJSONProvider, which has sort_keys
+    # keep the answers' keys in their documented order; app.json is typed as the JSONProvider
+    # base, and is Flask's DefaultJSONProvider, which has sort_keys
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     @app.get("/")
     def page() -> Any:
-        return send_from_directory(STATIC, "index.html")
+        return send_from_directory(static, "index.html")
 
     @app.get("/static/<path:name>")
     def static_file(name: str) -> Any:
-        return send_from_directory(STATIC, name)
+        return send_from_directory(static, name)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        if code == 413:
+            return json_error(413, f"the body is over {max_body_bytes} bytes ({body_limit})")
+        return json_error(code, f"{error.name}: {error.description}")
+
+    return app
+
+
+def create_app(run: Run) -> Flask:
+    """The Flask application serving the page for ``run``'s model (ValueError if it cannot draw)."""
+    drawing = Drawing(run)
+    app = page_app(__name__, STATIC, MAX_BODY_BYTES, "1 MiB")
 
     @app.get("/api/model")
     def model() -> Any:
@@ -94,13 +113,6 @@ def create_app(run: Run) -> Flask:
             return jsonify(drawing.answer(image))
         except NoInkError as error:  # a well-formed request without a digit: 422, not a guess
             return json_error(422, str(error))
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
-        code = error.code or 500
-        if code == 413:
-            return json_error(413, f"the body is over {MAX_BODY_BYTES} bytes (1 MiB)")
-        return json_error(code, f"{error.name}: {error.description}")
 
     return app
 

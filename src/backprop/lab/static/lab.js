@@ -116,7 +116,7 @@ async function newSession(config, fallback = true, upload = lab.upload) {
   }
   let answer;
   try {
-    answer = await api("POST", "/api/sessions", body);
+    answer = await api("POST", "api/sessions", body);
   } catch (error) {
     if (!lab.session && fallback) { // the URL's settings were refused: start from the defaults, and say why
       lab.config = structuredClone(DEFAULTS);
@@ -128,7 +128,7 @@ async function newSession(config, fallback = true, upload = lab.upload) {
   }
   showError("");
   if (config.problem === "csv") lab.upload = upload; // kept only once the server took it
-  if (lab.session) api("DELETE", `/api/sessions/${lab.session}`).catch(() => {});
+  if (lab.session) api("DELETE", `api/sessions/${lab.session}`).catch(() => {});
   lab.session = answer.session;
   lab.config = answer.config;
   lab.data = answer.data;
@@ -138,8 +138,8 @@ async function newSession(config, fallback = true, upload = lab.upload) {
       + `; moved into the plane (centre ${answer.upload.centre.map((v) => v.toPrecision(3)).join(", ")},`
       + ` scale ${answer.upload.scale.toPrecision(3)})`
     : "";
-  $("export-model").href = `/api/sessions/${lab.session}/model`;
-  $("export-python").href = `/api/sessions/${lab.session}/python`;
+  $("export-model").href = `api/sessions/${lab.session}/model`;
+  $("export-python").href = `api/sessions/${lab.session}/python`;
   showConfig(lab.config);
   writeUrl();
   buildNetwork();
@@ -158,7 +158,7 @@ async function update(steps) {
   if (lab.busy || !lab.session) return;
   lab.busy = true;
   try {
-    const state = await api("POST", `/api/sessions/${lab.session}/step`, { steps, grid: 64 });
+    const state = await api("POST", `api/sessions/${lab.session}/step`, { steps, grid: 64 });
     lab.updates.push(performance.now());
     for (const norms of state.gradient_norms) lab.gradientHistory.push(norms);
     lab.gradientHistory.splice(0, Math.max(0, lab.gradientHistory.length - HISTORY));
@@ -442,7 +442,7 @@ async function explain(target) {
   const sample = Math.max(0, parseInt($("sample").value, 10) || 0);
   const query = target.unit ? `unit=${target.unit}` : `edge=${target.edge}`;
   try {
-    const answer = await api("GET", `/api/sessions/${lab.session}/explain?${query}&sample=${sample}`);
+    const answer = await api("GET", `api/sessions/${lab.session}/explain?${query}&sample=${sample}`);
     $("sample").max = answer.batch_size - 1;
     $("explain-body").innerHTML = answer.html;
     $("explain-body").dataset.step = answer.step;
@@ -483,7 +483,7 @@ function wire() {
   $("step").addEventListener("click", () => { pause(); update(1); });
   $("reset").addEventListener("click", async () => {
     pause();
-    const answer = await api("POST", `/api/sessions/${lab.session}/reset`, { grid: 64 });
+    const answer = await api("POST", `api/sessions/${lab.session}/reset`, { grid: 64 });
     lab.data = answer.data;
     restart(answer.state);
   });
@@ -521,6 +521,10 @@ function wire() {
     option.disabled = !lab.upload;
   });
   window.addEventListener("resize", () => lab.state && drawEdges(lab.state));
+  // a closed tab gives its session back at once, instead of after the server's idle time
+  window.addEventListener("pagehide", () => {
+    if (lab.session) fetch(`api/sessions/${lab.session}`, { method: "DELETE", keepalive: true });
+  });
 }
 
 wire();
