@@ -15,7 +15,7 @@ const CLASS_COLOURS = [ORANGE, BLUE, [60, 170, 90], [200, 60, 160], [120, 90, 20
 const $ = (id) => document.getElementById(id);
 const lab = {
   config: null, session: null, data: null, state: null, upload: null,
-  playing: false, busy: false, selected: null, lossHistory: [], gradientHistory: [],
+  playing: false, busy: false, loop: null, selected: null, lossHistory: [], gradientHistory: [],
   updates: [], // times of the last updates, for the updates/s counter
 };
 window.lab = lab; // for a teacher's console and for the tests
@@ -154,42 +154,74 @@ function restart(state) {
   draw(state);
 }
 
+function requestSteps(steps) {
+  const session = lab.session;
+  return api("POST", `api/sessions/${session}/step`, { steps, grid: 64 }).then((state) => ({ session, state }));
+}
+
+// What a step's answer changes on the page; an answer for a session the page has left is dropped.
+function show({ session, state }, steps) {
+  if (session !== lab.session) return;
+  lab.updates.push(performance.now());
+  for (const norms of state.gradient_norms) lab.gradientHistory.push(norms);
+  lab.gradientHistory.splice(0, Math.max(0, lab.gradientHistory.length - HISTORY));
+  draw(state);
+  showError("");
+  if (lab.selected && (!lab.playing || state.step % 25 < steps)) explain(lab.selected);
+}
+
+async function failed(error) {
+  pause();
+  if (error.status === 404) { // the session expired while the tab slept: start again from the settings
+    lab.session = null;
+    await newSession(lab.config, false);
+  }
+  showError(error.message);
+}
+
 async function update(steps) {
   if (lab.busy || !lab.session) return;
   lab.busy = true;
   try {
-    const state = await api("POST", `api/sessions/${lab.session}/step`, { steps, grid: 64 });
-    lab.updates.push(performance.now());
-    for (const norms of state.gradient_norms) lab.gradientHistory.push(norms);
-    lab.gradientHistory.splice(0, Math.max(0, lab.gradientHistory.length - HISTORY));
-    draw(state);
-    if (lab.selected && (!lab.playing || state.step % 25 < steps)) explain(lab.selected);
+    show(await requestSteps(steps), steps);
   } catch (error) {
-    pause();
-    if (error.status === 404) { // the session expired while the tab slept: start again from the settings
-      lab.session = null;
-      await newSession(lab.config, false);
-    }
-    showError(error.message);
+    await failed(error);
   } finally {
     lab.busy = false;
   }
 }
 
+// Playing keeps one request in flight while the page draws the answer before it: the server
+// trains while the browser paints.
 async function playLoop() {
-  while (lab.playing) {
-    await update(Math.max(1, parseInt($("steps-per-update").value, 10) || 1));
-    await new Promise((resolve) => requestAnimationFrame(resolve));
+  const speed = () => Math.max(1, parseInt($("steps-per-update").value, 10) || 1);
+  lab.busy = true;
+  try {
+    let steps = speed();
+    let pending = requestSteps(steps);
+    while (true) {
+      const answer = await pending;
+      const more = lab.playing;
+      const drawn = steps;
+      if (more) pending = requestSteps((steps = speed()));
+      show(answer, drawn);
+      if (!more) break;
+      await new Promise((resolve) => setTimeout(resolve, 0)); // let the browser paint and take clicks
+    }
+  } catch (error) {
+    await failed(error);
+  } finally {
+    lab.busy = false;
   }
 }
 
 function play() {
-  if (lab.playing) return;
+  if (lab.playing || lab.busy || !lab.session) return;
   lab.playing = true;
   $("play").textContent = "Pause";
   $("play").classList.add("playing");
   lab.updates = [];
-  playLoop();
+  lab.loop = playLoop();
 }
 
 function pause() {
@@ -480,9 +512,14 @@ function wire() {
     features.append(label);
   }
   $("play").addEventListener("click", () => (lab.playing ? pause() : play()));
-  $("step").addEventListener("click", () => { pause(); update(1); });
+  $("step").addEventListener("click", async () => {
+    pause();
+    await lab.loop; // the answer in flight is drawn first
+    update(1);
+  });
   $("reset").addEventListener("click", async () => {
     pause();
+    await lab.loop;
     const answer = await api("POST", `api/sessions/${lab.session}/reset`, { grid: 64 });
     lab.data = answer.data;
     restart(answer.state);
