@@ -18,7 +18,7 @@ import backprop as bp
 from backprop.lab.server import MAX_BODY_BYTES, MAX_STEPS, STATIC, create_lab_app
 from backprop.lab.session import MAX_LAYERS, MAX_POINTS, MAX_UNITS, LabConfig, LabSession
 from backprop.lab.store import SessionStore
-from backprop.lab.upload import MAX_UPLOAD_BYTES
+from backprop.lab.upload import MAX_UPLOAD_BYTES, read_upload
 
 SMALL = {"n": 100, "hidden": [3, 2], "seed": 1}
 
@@ -589,6 +589,32 @@ def test_the_python_snippet_of_an_upload_with_a_header_reads_every_point(client,
 def test_the_python_snippet_of_an_upload_without_a_header_reads_every_point(client, tmp_path):
     text, _, _ = pets(30)
     assert "points 30\n" in run_upload_snippet(client, tmp_path, text).stdout
+
+
+def test_the_python_snippet_of_a_semicolon_upload_reads_every_point(client, tmp_path):
+    text, _, _ = pets(30)
+    assert "points 30\n" in run_upload_snippet(client, tmp_path, text.replace(",", ";")).stdout
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_an_upload_separated_by_semicolons_or_tabs(client, separator):
+    text, _, _ = pets(30)
+    answer = create(client, {}, upload={"name": "pets.csv", "text": "x1,x2,label\n".replace(",", separator)
+                                        + text.replace(",", separator)})
+    assert answer["upload"]["classes"] == ["cat", "dog"] and all_points(answer["data"]).shape == (30, 2)
+
+
+def test_numeric_labels_are_classes_by_value():
+    # "1" and "1.0" are one class, "-0" and "0" another: named as first written
+    labels = ["1", "1.0", "0", "-0"] * 5
+    upload = read_upload("codes.csv", "".join(f"{k},{k % 3},{label}\n" for k, label in enumerate(labels)))
+    assert upload.classes == ("0", "1") and upload.targets.tolist() == [1, 1, 0, 0] * 5
+
+
+def test_points_at_the_ends_of_the_float_range_still_fill_the_plane():
+    text = "".join(f"{(-1) ** k * 1e308},{k % 3},{k % 2}\n" for k in range(20))
+    upload = read_upload("far.csv", text)
+    assert np.isfinite(upload.points).all() and np.abs(upload.points[:, 0]).max() == pytest.approx(5.0)
 
 
 def test_an_upload_over_its_size_limit_under_the_body_limit(client):

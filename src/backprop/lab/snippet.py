@@ -32,7 +32,7 @@ def python_snippet(session: LabSession, upload: Upload | None = None) -> str:
     if upload is not None:
         data = (
             f"x, labels = bp.datasets.load_csv({upload.name!r}, target=-1, dtype=np.float64,"
-            f" target_dtype=str, header={upload.header})\n"
+            f" target_dtype=str, header={upload.header}, delimiter={upload.delimiter!r})\n"
             "# moved into the lab's plane as the lab moved them\n"
             f"x = ((x - np.array({list(upload.centre)!r})) * {upload.scale!r}).astype(np.float32)\n"
         )

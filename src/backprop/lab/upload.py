@@ -2,9 +2,10 @@
 
 The file is read by ``datasets.load_csv``, the reader of ``backprop train --csv``, so a bad file
 gets the same clear error (the line, the column, the cell found), naming the file by the name
-it was uploaded under. A first line whose first two cells are both not numbers is a header. The
-label column holds classes (2 to ``MAX_CLASSES`` distinct values, names or numbers), or, where
-it holds more distinct numbers than that, a regression target.
+it was uploaded under. The separator is the first line's comma, else its semicolon, else its
+tab. A first line whose first two cells are both not numbers is a header. The label column
+holds classes (2 to ``MAX_CLASSES`` distinct values, names or numbers; numbers are classes by
+value, so ``1`` and ``1.0`` are one), or, where it holds more distinct numbers, a regression target.
 
 The points are moved into the lab's plane: centred, and scaled by one factor for both axes (so
 shapes keep their proportions) to fill ``[-5, 5]``; a regression target is scaled into
@@ -13,6 +14,7 @@ shapes keep their proportions) to fill ``[-5, 5]``; a regression target is scale
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ class Upload:
     scale: float  # plane = (point - centre) * scale
     target_scale: float = 1.0  # a regression's targets are the label column times this
     header: bool = True  # whether the file's first line was a header
+    delimiter: str = ","  # the file's separator: ",", ";" or a tab
 
 
 def _safe_name(name: str) -> str:
@@ -57,13 +60,17 @@ def read_upload(name: str, text: str) -> Upload:
             f"{shown}: over {MAX_UPLOAD_BYTES // 1024} KiB; the lab takes up to {MAX_POINTS} points"
         )
     first = next((line for line in text.splitlines() if line.strip()), "")
-    cells = [cell.strip() for cell in first.split(",")]
+    # a spreadsheet saved in a comma-decimal locale separates with ";", some with tabs
+    delimiter = next((mark for mark in (",", ";", "\t") if mark in first), ",")
+    cells = [cell.strip() for cell in first.split(delimiter)]
     header = not any(is_number(cell) for cell in cells[:2])  # a typo in a first data row is still an error
     with tempfile.TemporaryDirectory(prefix="backprop-lab-") as folder:
         path = Path(folder) / shown
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         try:
-            features, labels = load_csv(path, target=-1, header=header, dtype=np.float64, target_dtype=str)
+            features, labels = load_csv(
+                path, target=-1, delimiter=delimiter, header=header, dtype=np.float64, target_dtype=str
+            )
         except ValueError as error:
             raise ValueError(str(error).replace(f"{folder}/", "")) from None
     if features.shape[1] != 2:
@@ -73,33 +80,31 @@ def read_upload(name: str, text: str) -> Upload:
     if not 10 <= len(features) <= MAX_POINTS:
         raise ValueError(f"{shown}: the lab takes 10 to {MAX_POINTS} points, found {len(features)}")
     low, high = features.min(axis=0), features.max(axis=0)
-    centre = (low + high) / 2
-    half = float(max((high - low).max() / 2, 1e-12))
+    centre = low / 2 + high / 2  # halves first: -1e308 to 1e308 does not overflow
+    half = float(max((high / 2 - low / 2).max(), 1e-300))
     points = ((features - centre) * (HALF_WIDTH / half)).astype(np.float32)
-    names = sorted(set(labels.tolist()), key=lambda label: (not is_number(label), _as_key(label)))
-    if len(names) < 2:
+    placed = functools.partial(
+        Upload, centre=(float(centre[0]), float(centre[1])), scale=HALF_WIDTH / half, header=header,
+        delimiter=delimiter,
+    )
+    texts = labels.tolist()
+    numeric = all(is_number(label) for label in texts)
+    # numbers are classes by value ("1" and "1.0" are one class, named as first written)
+    keys: list[float | str] = [float(label) + 0.0 for label in texts] if numeric else texts
+    names = {key: label for key, label in reversed(list(zip(keys, texts, strict=True)))}
+    order = sorted(names)  # all numbers or all text
+    if len(order) < 2:
+        raise ValueError(f"{shown}: the label column holds one value ({texts[0]!r}); a problem needs two")
+    if len(order) <= MAX_CLASSES:
+        index = {key: k for k, key in enumerate(order)}
+        targets = np.array([index[key] for key in keys], dtype=np.int64)
+        return placed(shown, points, targets, tuple(names[key] for key in order))
+    if not numeric:
         raise ValueError(
-            f"{shown}: the label column holds one value ({names[0]!r}); a problem needs at least two"
-        )
-    if len(names) <= MAX_CLASSES:
-        index = {label: k for k, label in enumerate(names)}
-        targets = np.array([index[label] for label in labels.tolist()], dtype=np.int64)
-        return Upload(
-            shown, points, targets, tuple(names), (float(centre[0]), float(centre[1])), HALF_WIDTH / half,
-            header=header,
-        )
-    if not all(is_number(label) for label in names):
-        raise ValueError(
-            f"{shown}: the label column holds {len(names)} classes; the lab takes 2 to {MAX_CLASSES} classes,"
+            f"{shown}: the label column holds {len(order)} classes; the lab takes 2 to {MAX_CLASSES} classes,"
             " or numbers for a regression"
         )
-    values = labels.astype(np.float64)
-    span = float(max(np.abs(values).max(), 1e-12))
+    values = np.array(keys, dtype=np.float64)
+    span = float(max(np.abs(values).max(), 1e-300))
     scaled = (values / span).astype(np.float32).reshape(-1, 1)
-    return Upload(
-        shown, points, scaled, (), (float(centre[0]), float(centre[1])), HALF_WIDTH / half, 1 / span, header
-    )
-
-
-def _as_key(label: str) -> float | str:
-    return float(label) if is_number(label) else label
+    return placed(shown, points, scaled, (), target_scale=1 / span)
