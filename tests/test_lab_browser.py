@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import numpy as np
 import pytest
@@ -254,3 +254,28 @@ def test_settings_the_server_refuses_leave_the_defaults_running_and_say_why(lab,
     assert len(browser.find_elements("css selector", ".neuron")) == 2 + 4 + 2 + 1  # the default 2-4-2-1
     by_id(browser, "step").click()
     wait_for_lab(browser, 1)
+
+
+def test_a_dropped_session_starts_again_and_says_so_and_units_answer_the_keyboard(lab, browser):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(lab + "?problem=circle&hidden=3")
+    wait_for_lab(browser, 0)
+    by_id(browser, "step").click()
+    wait_for_lab(browser, 1)
+    dropped = browser.execute_script("return window.lab.session")
+    with urlopen(Request(f"{lab}api/sessions/{dropped}", method="DELETE"), timeout=10) as response:
+        assert response.status == 204
+    by_id(browser, "step").click()  # the server answers 404: the page makes a new run and says why
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "error").is_displayed())
+    assert "starts again from step 0" in lab_text(browser, "error")
+    wait_for_lab(browser, 0)
+    assert browser.execute_script("return window.lab.session") != dropped
+    by_id(browser, "step").click()
+    wait_for_lab(browser, 1)
+    assert not by_id(browser, "error").is_displayed()  # a good step clears the message
+    unit = browser.find_element("css selector", '.neuron[data-unit="1:1"]')
+    unit.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "explain-body").get_attribute("data-step") == "1")
+    assert lab_text(browser, "explain-title") == "unit 1:1"

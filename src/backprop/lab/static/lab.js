@@ -172,9 +172,12 @@ function show({ session, state }, steps) {
 
 async function failed(error) {
   pause();
-  if (error.status === 404) { // the session expired while the tab slept: start again from the settings
+  if (error.status === 404) { // the server dropped this tab's session: start again from the settings
     lab.session = null;
     await newSession(lab.config, false);
+    showError("The server had dropped this tab's run (idle too long, or too many tabs open): it starts"
+      + " again from step 0 with the same settings.");
+    return;
   }
   showError(error.message);
 }
@@ -427,6 +430,15 @@ function neuron(unit, title) {
   canvas.dataset.unit = unit;
   canvas.title = `${title} (${unit}): click for its arithmetic`;
   canvas.addEventListener("click", () => explain({ unit }));
+  canvas.tabIndex = 0; // reachable from the keyboard: Tab to a unit, Enter for its arithmetic
+  canvas.setAttribute("role", "button");
+  canvas.setAttribute("aria-label", canvas.title);
+  canvas.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      explain({ unit });
+    }
+  });
   return canvas;
 }
 
@@ -457,7 +469,7 @@ function drawEdges(state) {
 function resize(layer, change) {
   const hidden = [...lab.config.hidden];
   hidden[layer] = Math.max(1, Math.min(MAX_UNITS, hidden[layer] + change));
-  newSession({ ...readControls(), hidden });
+  if (hidden[layer] !== lab.config.hidden[layer]) newSession({ ...readControls(), hidden }); // at a limit: keep the run
 }
 
 // ---- the arithmetic panel -----------------------------------------------------------------
