@@ -97,3 +97,24 @@ def test_predict_names_a_folder_given_as_an_input(saved_digits_model, tmp_path):
 def test_report_still_needs_a_run_folder_of_backprop_train(saved_digits_model):
     model = saved_digits_model
     assert "no such run folder" in cli_user_error("report", model)
+
+
+def test_a_diverged_model_is_refused_by_every_command_that_answers_with_it(small_digits_run, tmp_path):
+    """A model whose weights hold NaN answers every input with NaN: predict printed "9 (nan)" as a
+    prediction, and serve answered NaN, which is not JSON. Each command now says what happened."""
+    import shutil
+
+    from backprop.io import load_metadata
+
+    run = tmp_path / "diverged"
+    shutil.copytree(small_digits_run, run)
+    path = run / "model.safetensors"
+    model, metadata = bp.load(path), load_metadata(path)["user"]
+    name = next(iter(model.params))
+    model.params[name][0, :3] = np.nan
+    bp.save(model, path, metadata=metadata)
+    np.save(tmp_path / "digits.npy", bp.datasets.load_digits()[0][:2].reshape(2, 8, 8) / 16)
+    for command in (["predict", run, tmp_path / "digits.npy"], ["evaluate", run], ["serve", run, "--port", "0"]):
+        message = cli_user_error(*command, timeout=120)
+        assert f"{path}: the model's parameters hold NaN or infinite values (3 in {name!r})" in message
+        assert "its training diverged" in message

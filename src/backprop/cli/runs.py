@@ -14,11 +14,14 @@ from .errors import UserError
 
 
 def open_model(run_or_model: str | Path) -> Run:
-    """Any model file the library writes, with what its file does not record assumed (``run.assumed``)."""
+    """Any model file the library writes, with what its file does not record assumed (``run.assumed``);
+    a model whose parameters are not finite is refused, as its every answer would be NaN."""
     try:
-        return load_library_run(run_or_model)
+        run = load_library_run(run_or_model)
+        run.check_finite()
     except ValueError as error:
         raise UserError(str(error)) from error
+    return run
 
 
 def note_assumptions(run: Run, command: str) -> None:

@@ -23,7 +23,7 @@ from numpy.typing import DTypeLike
 from ..dtypes import resolve_dtype
 from ..paths import check_readable_file
 
-__all__ = ["is_number", "load_csv"]
+__all__ = ["load_csv", "reads_as_number"]
 
 
 def load_csv(
@@ -105,7 +105,7 @@ def load_csv(
             raise ValueError(f"{path}, line {line}: expected {width} fields, found {len(row)}")
         if as_text:
             label = row[column].strip()
-            if not label or (is_number(label) and not math.isfinite(float(label))):
+            if not label or (reads_as_number(label) and not math.isfinite(float(label))):
                 raise ValueError(
                     f"{path}, line {line}, column {_column_name(names, column)}: the target is "
                     f"{row[column]!r}, a missing value; expected a number or a class name"
@@ -136,7 +136,7 @@ def _numbers(path: Path, line: int, row: list[str], names: list[str] | None) -> 
     try:
         numbers = [float(cell) for cell in row]
     except ValueError:
-        column = next(i for i, cell in enumerate(row) if not is_number(cell))
+        column = next(i for i, cell in enumerate(row) if not reads_as_number(cell))
         raise ValueError(
             f"{path}, line {line}, column {_column_name(names, column)}: "
             f"expected a number, found {row[column]!r}"
@@ -162,7 +162,7 @@ def _rows(path: Path, reader: Any) -> Iterator[tuple[int, list[str]]]:
         raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({error})") from None
 
 
-def is_number(cell: str) -> bool:
+def reads_as_number(cell: str) -> bool:
     """Whether ``cell`` reads as a number in ``float()`` syntax (``nan`` and ``inf`` do)."""
     try:
         float(cell)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.tabular import is_number, load_csv
+from ..datasets.tabular import load_csv, reads_as_number
 from .session import MAX_POINTS
 
 __all__ = ["MAX_CLASSES", "MAX_UPLOAD_BYTES", "Upload", "read_upload"]
@@ -63,7 +63,7 @@ def read_upload(name: str, text: str) -> Upload:
     # a spreadsheet saved in a comma-decimal locale separates with ";", some with tabs
     delimiter = next((mark for mark in (",", ";", "\t") if mark in first), ",")
     cells = [cell.strip() for cell in first.split(delimiter)]
-    header = not any(is_number(cell) for cell in cells[:2])  # a typo in a first data row is still an error
+    header = not any(reads_as_number(cell) for cell in cells[:2])  # a typo in a first row is still an error
     with tempfile.TemporaryDirectory(prefix="backprop-lab-") as folder:
         path = Path(folder) / shown
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -88,7 +88,7 @@ def read_upload(name: str, text: str) -> Upload:
         delimiter=delimiter,
     )
     texts = labels.tolist()
-    numeric = all(is_number(label) for label in texts)
+    numeric = all(reads_as_number(label) for label in texts)
     # numbers are classes by value ("1" and "1.0" are one class, named as first written)
     keys: list[float | str] = [float(label) + 0.0 for label in texts] if numeric else texts
     names = {key: label for key, label in reversed(list(zip(keys, texts, strict=True)))}

@@ -66,6 +66,21 @@ class Run:
     def dtype(self) -> np.dtype:
         return np.dtype(self.record["hyperparameters"]["dtype"])
 
+    def check_finite(self) -> None:
+        """ValueError naming the first tensor if the parameters hold NaN or infinity (a diverged
+        training): such a model answers every input with NaN, which no command should pass off
+        as a prediction."""
+        tensors = {**self.model.params, **self.model.buffers}  # BatchNorm's running statistics too
+        counts = {name: int(array.size - np.isfinite(array).sum()) for name, array in tensors.items()}
+        broken = {name: count for name, count in counts.items() if count}
+        if broken:
+            name, count = next(iter(broken.items()))
+            others = f" and more in {len(broken) - 1} other tensors" if len(broken) > 1 else ""
+            raise ValueError(
+                f"{self.path}: the model's parameters hold NaN or infinite values ({count} in {name!r}"
+                f"{others}): its training diverged; train it again, with a smaller learning rate"
+            )
+
     @property
     def trained_by_backprop(self) -> bool:
         """True when the file holds ``backprop train``'s whole record."""

@@ -20,7 +20,7 @@ from ..model import Sequential
 from ..runs import Run
 from ..training import predict
 
-__all__ = ["Drawing", "read_drawing"]
+__all__ = ["Drawing", "NonFiniteOutputError", "read_drawing"]
 
 #: The layers whose outputs the page draws: the hidden units' activations a = sigma(z).
 HIDDEN_ACTIVATIONS = (ReLU, Sigmoid, Tanh, LeakyReLU, GELU)
@@ -87,6 +87,10 @@ def read_drawing(payload: Any) -> np.ndarray:
     return image
 
 
+class NonFiniteOutputError(ArithmeticError):
+    """The model's answer for a drawing holds NaN or infinity, which JSON cannot carry."""
+
+
 class Drawing:
     """Answers for one model: the class probabilities and every hidden layer of a drawn digit.
 
@@ -104,6 +108,7 @@ class Drawing:
                 f"{run.path}: the page needs a model of grey images;"
                 f" this one takes samples of shape {run.input_shape}{kind}"
             )
+        run.check_finite()
         self.run = run
         self._lock = threading.Lock()
 
@@ -137,6 +142,10 @@ class Drawing:
                 }
                 for name, output in hidden_outputs(self.run.model, x)
             ]
+        if not np.isfinite(probabilities).all():  # finite weights can still overflow: JSON has no NaN
+            raise NonFiniteOutputError(
+                "the model's output overflowed for this drawing: its probabilities are not finite numbers"
+            )
         return {
             "label": self.run.label(int(np.argmax(probabilities))),
             "probabilities": _rounded(probabilities, PROBABILITY_DECIMALS),

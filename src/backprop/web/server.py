@@ -23,7 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ..images import NoInkError
 from ..runs import Run
-from .drawing import Drawing, read_drawing
+from .drawing import Drawing, NonFiniteOutputError, read_drawing
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -113,6 +113,8 @@ def create_app(run: Run) -> Flask:
             return jsonify(drawing.answer(image))
         except NoInkError as error:  # a well-formed request without a digit: 422, not a guess
             return json_error(422, str(error))
+        except NonFiniteOutputError as error:  # the model's fault, not the request's
+            return json_error(500, str(error))
 
     return app
 
