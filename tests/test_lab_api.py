@@ -875,3 +875,31 @@ def test_a_diverging_run_answers_valid_json_with_null_losses(client):
         assert response.status_code == 200
         strict_json(response.data)
     assert client.get(f"/api/sessions/{key}/python").status_code == 200
+
+
+def test_tune_goes_on_with_a_new_learning_rate_and_the_panel_shows_each_step_s_own(client, session_id):
+    client.post(f"/api/sessions/{session_id}/step", json={"steps": 3, "grid": 2})
+    answer = client.post(f"/api/sessions/{session_id}/tune", json={"lr": 0.3, "batch_size": 7})
+    assert answer.status_code == 200
+    assert answer.get_json()["config"]["lr"] == 0.3 and answer.get_json()["config"]["batch_size"] == 7
+    # the last step ran with the old eta: its panel says so until the next step
+    html = client.get(f"/api/sessions/{session_id}/explain?unit=1:0").get_json()["html"]
+    assert f"η = {LabConfig().lr:g}" in html
+    state = client.post(f"/api/sessions/{session_id}/step", json={"steps": 1, "grid": 2}).get_json()
+    assert state["step"] == 4  # the run went on
+    explained = client.get(f"/api/sessions/{session_id}/explain?unit=1:0").get_json()
+    assert "η = 0.3" in explained["html"] and explained["batch_size"] == 7
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"activation": "relu"}, "unknown field 'activation'; a tune takes lr, l2, batch_size"),
+        ({"lr": 0}, "lr must be a number from 1e-06 to 10, got 0"),
+        ({"batch_size": 0}, "batch_size must be an integer from 1 to 2000, got 0"),
+        ({"l2": -1}, "l2 must be a number from 0 to 1, got -1"),
+    ],
+)
+def test_tune_refuses_other_settings_and_bad_values(client, session_id, body, words):
+    assert words in error_of(client.post(f"/api/sessions/{session_id}/tune", json=body), 400)
+    assert error_of(client.post("/api/sessions/nothing/tune", json={"lr": 0.1}), 404)

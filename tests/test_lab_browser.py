@@ -279,3 +279,22 @@ def test_a_dropped_session_starts_again_and_says_so_and_units_answer_the_keyboar
     unit.send_keys(Keys.ENTER)
     WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "explain-body").get_attribute("data-step") == "1")
     assert lab_text(browser, "explain-title") == "unit 1:1"
+
+
+def test_a_new_learning_rate_goes_on_with_the_run(lab, browser):
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(lab + "?problem=circle&hidden=4&lr=0.03")
+    wait_for_lab(browser, 0)
+    for _ in range(3):
+        by_id(browser, "step").click()
+        wait_for_lab(browser)
+    wait_for_lab(browser, 3)
+    Select(by_id(browser, "lr")).select_by_visible_text("0.3")
+    WebDriverWait(browser, 10).until(lambda d: "lr=0.3" in d.current_url)
+    assert lab_text(browser, "step-count") == "3"  # the run goes on
+    by_id(browser, "step").click()
+    wait_for_lab(browser, 4)
+    browser.find_element("css selector", '.neuron[data-unit="1:0"]').click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "explain-body").get_attribute("data-step") == "4")
+    assert "η = 0.3" in lab_text(browser, "explain-body")

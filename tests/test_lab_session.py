@@ -81,3 +81,31 @@ def test_the_output_units_of_several_classes_are_their_probabilities():
     probabilities = np.stack([grids[f"2:{k}"] for k in range(3)])
     np.testing.assert_allclose(probabilities.sum(axis=0), 1, rtol=1e-6)
     np.testing.assert_array_equal(probabilities.argmax(axis=0), session.boundary(6))
+
+
+def test_tune_changes_the_learning_rate_l2_and_batch_size_and_keeps_the_run():
+    session = LabSession(LabConfig(problem="xor", hidden=(4,), lr=0.1, batch_size=10))
+    session.step(5)
+    weights = {name: array.copy() for name, array in session.model.params.items()}
+    session.tune(lr=0.5, batch_size=20, l2=0.0)
+    assert session.steps == 5 and all(np.array_equal(weights[n], a) for n, a in session.model.params.items())
+    session.step(1)
+    last = session.last_step
+    assert len(last.batch) == 20 and last.lr == 0.5
+    # plain SGD: the step moved each weight by the new eta times its gradient
+    x, t = session.train_features()[last.batch], session.loss_targets(session.train_targets[last.batch])
+    for name, array in session.model.params.items():
+        np.copyto(array, last.before[name])
+    session.loss(session.model(x), t)
+    session.model.backward(session.loss.backward(), input_grad=False)
+    for name, grad in session.model.grads.items():
+        np.testing.assert_allclose(last.after[name], last.before[name] - 0.5 * grad, rtol=1e-5, atol=1e-7)
+
+
+def test_tune_refuses_what_needs_a_new_run_and_values_out_of_range():
+    session = LabSession(LabConfig())
+    with pytest.raises(ValueError, match="'activation' cannot change during a run; lr, l2, batch_size can"):
+        session.tune(activation="relu")
+    with pytest.raises(ValueError, match="lab: lr must be a number from 1e-06 to 10, got 50"):
+        session.tune(lr=50)
+    assert session.config.lr == LabConfig().lr and session.optimizer.lr == LabConfig().lr

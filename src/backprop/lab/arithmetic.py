@@ -73,7 +73,7 @@ def _trace(session: LabSession) -> StepTrace:
         x = session.train_features()[last.batch]
         t = session.loss_targets(session.train_targets[last.batch])
         return trace_step(
-            session.model, session.loss, x, t, lr=session.config.lr, apply=False, fd_elements=0, directions=0
+            session.model, session.loss, x, t, lr=last.lr, apply=False, fd_elements=0, directions=0
         )
     finally:
         for name, array in params.items():
@@ -454,9 +454,9 @@ def _gradient_and_update(
         ),
         "<p>δ already holds the 1/N of the batch mean, so the sum over the batch is the mean of N δ a.</p>",
     )
-    c = session.config
-    if c.optimizer == "sgd":
-        decay = [operator("+"), symbol("λ"), symbol("w")] if c.l2 else []
+    optimizer, lr, l2 = session.config.optimizer, last.lr, last.l2  # as the step ran
+    if optimizer == "sgd":
+        decay = [operator("+"), symbol("λ"), symbol("w")] if l2 else []
         rule = block(
             symbol("w"),
             operator("←"),
@@ -471,15 +471,16 @@ def _gradient_and_update(
             symbol("w"),
             *decay,
             operator(")"),
-            text(f"   η = {c.lr:g}" + (f", λ = {c.l2:g}" if c.l2 else "")),
+            '<mspace width="1em"/>',
+            text(f"η = {lr:g}" + (f", λ = {l2:g}" if l2 else "")),
         )
     else:
         name = (
             "SGD with momentum μ = 0.9: v ← μ v + ∂L/∂w, w ← w − η v"
-            if c.optimizer == "momentum"
+            if optimizer == "momentum"
             else ("Adam: w ← w − η m̂ / (√v̂ + ε), from running means of ∂L/∂w and its square")
         )
-        rule = f"<p>{name}; η = {c.lr:g}{f', λ = {c.l2:g}' if c.l2 else ''}.</p>"
+        rule = f"<p>{name}; η = {lr:g}{f', λ = {l2:g}' if l2 else ''}.</p>"
     update = _section(
         "Update",
         rule,

@@ -9,6 +9,8 @@
 - ``GET /api/sessions/ID``: ``{"config", "data", "state"}`` now.
 - ``POST /api/sessions/ID/step`` ``{"steps": k, "grid": g}``: k training steps (1 to
   ``MAX_STEPS``), then the state with a g x g boundary (``DEFAULT_GRID``; 2 to 256).
+- ``POST /api/sessions/ID/tune`` ``{"lr": 0.1, "l2": 0, "batch_size": 20}`` (any of them): the
+  run goes on with them, its weights and step count kept; ``{"config"}``.
 - ``POST /api/sessions/ID/reset``: back to step 0 from the seed; ``{"data", "state"}``.
 - ``GET /api/sessions/ID/explain?unit=LAYER:INDEX&sample=n`` (or ``edge=LAYER:INDEX:SOURCE``):
   the last step's arithmetic for a unit or an edge (``arithmetic.py``).
@@ -41,6 +43,7 @@ from .session import (
     MAX_POINTS,
     MAX_UNITS,
     OPTIMIZERS,
+    TUNABLE,
     UPLOADED,
     LabConfig,
     LabSession,
@@ -184,7 +187,7 @@ def _body(allowed: tuple[str, ...], what: str) -> dict[str, Any]:
         raise ValueError("lab: the body must be a JSON object")
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
-        raise ValueError(f"lab: unknown field {unknown[0]!r}; {what} takes {' and '.join(allowed)}")
+        raise ValueError(f"lab: unknown field {unknown[0]!r}; {what} takes {', '.join(allowed)}")
     return payload
 
 
@@ -254,6 +257,13 @@ def create_lab_app(store: SessionStore | None = None) -> Flask:
         with sessions.use(key) as entry, np.errstate(all="ignore"):  # a diverged run is shown, not warned of
             entry.session.step(steps)
             return jsonify(state(entry.session, grid, steps))
+
+    @app.post("/api/sessions/<key>/tune")
+    def tune(key: str) -> Any:
+        payload = _body(TUNABLE, "a tune")
+        with sessions.use(key) as entry:
+            entry.session.tune(**payload)
+            return jsonify({"config": _config_json(entry.session.config)})
 
     @app.post("/api/sessions/<key>/reset")
     def reset(key: str) -> Any:

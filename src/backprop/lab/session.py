@@ -14,7 +14,9 @@ plane.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from ..layers.base import Layer
 from ..layers.linear import Linear
 from ..losses import Loss, MSELoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from ..model import Sequential
-from ..optim import SGD, Adam, Optimizer
+from ..optim import SGD, Adam
 from ..training import evaluate
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
@@ -39,6 +41,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 EXTENT = 6.0  # the plane drawn: [-6, 6]^2, where every problem's points lie
 MAX_POINTS = 2_000
 MAX_LAYERS, MAX_UNITS = 6, 16
+TUNABLE = ("lr", "l2", "batch_size")  # the settings ``tune`` changes without a new run
 UPLOADED = "csv"  # the problem name of a learner's own points (LabSession's ``data``)
 MAX_HISTORY = 2_000  # gradient-norm rows kept: the picture shows the recent past, memory stays bounded
 
@@ -129,6 +132,8 @@ class LastStep:
     batch: np.ndarray
     before: dict[str, np.ndarray]
     after: dict[str, np.ndarray]
+    lr: float
+    l2: float
 
 
 class LabSession:
@@ -178,7 +183,7 @@ class LabSession:
             width = units
         layers.append(Linear(width, outputs, rng=rng))
         self.model = Sequential(*layers)
-        self.optimizer: Optimizer = (
+        self.optimizer: SGD | Adam = (
             Adam(self.model, c.lr, weight_decay=c.l2)
             if c.optimizer == "adam"
             else SGD(self.model, c.lr, momentum=0.9 if c.optimizer == "momentum" else 0.0, weight_decay=c.l2)
@@ -219,8 +224,22 @@ class LabSession:
             self.optimizer.step()
             self.steps += 1
         after = {name: array.copy() for name, array in self.model.params.items()}
-        self.last_step = LastStep(self.steps, batch.copy(), before, after)
+        self.last_step = LastStep(self.steps, batch.copy(), before, after, self.config.lr, self.config.l2)
         del self.gradient_norms[:-MAX_HISTORY]
+
+    def tune(self, **settings: Any) -> None:
+        """Change ``lr``, ``l2`` or ``batch_size`` between steps, keeping the run (the weights, the
+        optimiser's state, the step count), as TensorFlow Playground does; anything else that
+        decides a run needs a new session. Checked as ``LabConfig`` checks them."""
+        unknown = sorted(set(settings) - set(TUNABLE))
+        if unknown:
+            raise ValueError(
+                f"lab: {unknown[0]!r} cannot change during a run; {', '.join(TUNABLE)} can"
+                " (the other settings start a new run)"
+            )
+        self.config = dataclasses.replace(self.config, **settings)
+        self.optimizer.lr = self.config.lr  # the next step's eta; momentum and Adam keep their averages
+        self.optimizer.weight_decay = self.config.l2
 
     def train_features(self) -> np.ndarray:
         """The train points' input features ``(N, len(features))``, as the network takes them."""

@@ -146,6 +146,21 @@ async function newSession(config, fallback = true, upload = lab.upload) {
   restart(answer.state);
 }
 
+// The learning rate, L2 and batch size change the run as it goes, as in TensorFlow Playground:
+// the weights and the step count stay; a changed problem or network is a new run.
+async function tune() {
+  const { lr, l2, batch_size } = readControls();
+  try {
+    const answer = await api("POST", `api/sessions/${lab.session}/tune`, { lr, l2, batch_size });
+    lab.config = answer.config;
+    showError("");
+    writeUrl();
+  } catch (error) {
+    showError(error.message);
+    showConfig(lab.config);
+  }
+}
+
 function restart(state) {
   lab.lossHistory = [];
   lab.gradientHistory = [];
@@ -536,10 +551,10 @@ function wire() {
     lab.data = answer.data;
     restart(answer.state);
   });
-  for (const id of ["problem", "n", "seed", "activation", "optimizer", "lr", "l2", "batch-size", "noise",
-    "train-fraction"]) {
+  for (const id of ["problem", "n", "seed", "activation", "optimizer", "noise", "train-fraction"]) {
     $(id).addEventListener("change", () => newSession(readControls()));
   }
+  for (const id of ["lr", "l2", "batch-size"]) $(id).addEventListener("change", tune);
   $("noise").addEventListener("input", () => { $("noise-value").textContent = $("noise").value; });
   $("train-fraction").addEventListener("input", () => {
     $("train-fraction-value").textContent = Math.round($("train-fraction").value * 100) + "%";
