@@ -134,7 +134,7 @@ def unit_arithmetic(session: LabSession, unit: str, sample: int = 0) -> dict[str
     batch = len(trace.x)
     pairs = _layers(trace)
     values: dict[str, dict[str, float]] = {}
-    heading = f'<p class="step">Step {trace_step_number(session)}, sample {n} of a batch of {batch}.</p>'
+    heading = f'<p class="step">Step {_step_number(session)}, sample {n} of a batch of {batch}.</p>'
     if layer == 0:
         return _input_unit(session, trace, index, n, heading)
     linear, activation = pairs[layer - 1]
@@ -209,7 +209,7 @@ def unit_arithmetic(session: LabSession, unit: str, sample: int = 0) -> dict[str
     html = heading + forward + backward + batch_note + gradient + update
     return {
         "unit": unit,
-        "step": trace_step_number(session),
+        "step": _step_number(session),
         "sample": n,
         "batch_size": batch,
         "html": html,
@@ -217,7 +217,7 @@ def unit_arithmetic(session: LabSession, unit: str, sample: int = 0) -> dict[str
     }
 
 
-def trace_step_number(session: LabSession) -> int:
+def _step_number(session: LabSession) -> int:
     return session.last_step.number if session.last_step is not None else 0
 
 
@@ -253,7 +253,7 @@ def _input_unit(session: LabSession, trace: StepTrace, index: int, n: int, headi
     )
     return {
         "unit": f"0:{index}",
-        "step": trace_step_number(session),
+        "step": _step_number(session),
         "sample": n,
         "batch_size": len(trace.x),
         "html": html,
@@ -521,11 +521,11 @@ def edge_arithmetic(session: LabSession, edge: str, sample: int = 0) -> dict[str
     )
     gradient, update = _gradient_and_update(session, trace, linear, layer, index, n, source, values)
     heading = (
-        f'<p class="step">Step {trace_step_number(session)}, sample {n} of a batch of {len(trace.x)}.</p>'
+        f'<p class="step">Step {_step_number(session)}, sample {n} of a batch of {len(trace.x)}.</p>'
     )
     return {
         "edge": edge,
-        "step": trace_step_number(session),
+        "step": _step_number(session),
         "sample": n,
         "batch_size": len(trace.x),
         "html": heading + forward + gradient + update,

@@ -141,7 +141,7 @@ def state(session: LabSession, grid: int = DEFAULT_GRID, steps_done: int = 0) ->
         "grid": grid,
         "boundary": _rounded(boundary),
         "neuron_grid": NEURON_GRID,
-        "neurons": {unit: _rounded(values, 3) for unit, values in neurons.items()},
+        "neurons": {unit: _rounded(values, 2) for unit, values in neurons.items()},
         "weights": [_rounded(layer.params["weight"]) for layer in linears],
         "biases": [_rounded(layer.params["bias"]) for layer in linears],
         "gradient_norms": _finite(session.gradient_norms[-steps_done:]) if steps_done else [],
