@@ -1,14 +1,14 @@
 """``backprop lab``: the playground in the browser where every number of backpropagation can be clicked.
 
-Flask is imported only when the command runs, as for ``serve`` (whose helpers start and stop
-the server); without it the command says which extra to install.
+Flask is imported only when the command runs, as for ``serve`` (``pages`` holds what both
+share); without it the command says which extra to install.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .serve import add_address_options, listen, serve_until_stopped, web_server
+from .pages import add_address_options, listen, serve_until_stopped, web_server
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
