@@ -32,7 +32,7 @@ def test_training_lowers_the_loss_and_moves_the_boundary():
     session.step(400)
     after = session.losses()
     assert after["train"] < 0.5 * before["train"] and after["test"] < 0.5 * before["test"]
-    assert session.epochs == 15  # 250 train points, 25 steps an epoch: the 16th has begun
+    assert session.epochs == 16  # 250 train points, 25 steps an epoch: 16 passes done
     moved = session.boundary(32)
     assert moved.shape == (32, 32) and np.all((moved >= 0) & (moved <= 1))
     assert np.abs(moved - boundary).max() > 0.3
@@ -109,3 +109,12 @@ def test_tune_refuses_what_needs_a_new_run_and_values_out_of_range():
     with pytest.raises(ValueError, match="lab: lr must be a number from 1e-06 to 10, got 50"):
         session.tune(lr=50)
     assert session.config.lr == LabConfig().lr and session.optimizer.lr == LabConfig().lr
+
+
+def test_the_epoch_counter_counts_finished_passes():
+    session = LabSession(LabConfig(n=100, train_fraction=0.5, batch_size=20))  # 50 points: 3 steps a pass
+    counts = []
+    for _ in range(7):
+        session.step(1)
+        counts.append(session.epochs)
+    assert counts == [0, 0, 1, 1, 1, 2, 2]  # the last batch of a pass holds the 10 left over

@@ -210,9 +210,6 @@ class LabSession:
         x = self.train_features()
         t = self.loss_targets(self.train_targets)
         for remaining in range(steps, 0, -1):
-            if self._position >= len(self._order):
-                self._order, self._position = self._rng.permutation(len(self._order)), 0
-                self.epochs += 1
             batch = self._order[self._position : self._position + self.config.batch_size]
             self._position += len(batch)
             if remaining == 1:  # the step a click on a unit explains
@@ -223,6 +220,9 @@ class LabSession:
             self.gradient_norms.append([float(np.linalg.norm(g)) for g in weights])
             self.optimizer.step()
             self.steps += 1
+            if self._position >= len(self._order):  # a pass over the train points is done: count it
+                self._order, self._position = self._rng.permutation(len(self._order)), 0
+                self.epochs += 1
         after = {name: array.copy() for name, array in self.model.params.items()}
         self.last_step = LastStep(self.steps, batch.copy(), before, after, self.config.lr, self.config.l2)
         del self.gradient_norms[:-MAX_HISTORY]
