@@ -200,7 +200,7 @@ def test_a_layer_written_before_input_grad_still_trains_and_is_warned_about():
     class Scale(bp.Layer):
         def __init__(self):
             super().__init__()
-            self._add_param("weight", np.array([2.0]))
+            self.add_param("weight", np.array([2.0]))
 
         def forward(self, x):
             self._x = x
@@ -216,3 +216,36 @@ def test_a_layer_written_before_input_grad_still_trains_and_is_warned_about():
     with pytest.warns(DeprecationWarning, match=r"Scale.backward\(gy\) takes no input_grad"):
         bp.fit(model, bp.SoftmaxCrossEntropy(), bp.SGD(model, 0.1), x, y, epochs=2, batch_size=2, progress=False)
     assert model.params["0.weight"][0] != 2.0  # its gradient was set and used
+
+
+def test_a_users_layer_with_parameters_trains_checks_and_saves_its_state():
+    """What the README tells a user: subclass bp.Layer, register weights with add_param, write the
+    gradient into grad_buffer; the optimisers, gradcheck and state_dict then take the layer as theirs."""
+
+    class PerFeatureScale(bp.Layer):
+        """y = x * s + c, per feature: dL/ds = sum_n gy x, dL/dc = sum_n gy, dL/dx = gy * s."""
+
+        def __init__(self, features):
+            super().__init__()
+            self.add_param("scale", np.ones(features))
+            self.add_param("shift", np.zeros(features))
+
+        def forward(self, x):
+            self._x = x
+            return x * self.params["scale"] + self.params["shift"]
+
+        def backward(self, gy, input_grad=True):
+            np.sum(gy * self._x, axis=0, out=self.grad_buffer("scale"))
+            np.sum(gy, axis=0, out=self.grad_buffer("shift"))
+            return gy * self.params["scale"] if input_grad else None
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    assert bp.gradcheck(PerFeatureScale(3), x).passed
+    model = bp.Sequential(PerFeatureScale(3), bp.Linear(3, 2, dtype=F64, rng=0))
+    assert list(model.params)[:2] == ["0.scale", "0.shift"]
+    before = model.state_dict()["0.scale"].copy()
+    history = bp.fit(model, bp.SoftmaxCrossEntropy(), bp.Adam(model, 0.05), x, np.array([0, 1, 1, 0, 1, 0]),
+                     epochs=20, batch_size=3, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    assert not np.array_equal(model.state_dict()["0.scale"], before)  # Adam updated it in place

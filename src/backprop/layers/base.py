@@ -162,7 +162,12 @@ class Layer:
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
         return {}
 
-    def _add_param(self, name: str, value: np.ndarray) -> np.ndarray:
+    def add_param(self, name: str, value: np.ndarray) -> np.ndarray:
+        """Register ``value`` as the trainable parameter ``name`` and return it.
+
+        Optimisers update ``params[name]`` in place, ``backward`` writes its gradient into
+        ``grad_buffer(name)``, ``bp.gradcheck`` probes it, ``state_dict``/``bp.save`` keep it.
+        """
         self.params[name] = value
         self._grad_buffers[name] = self.grads[name] = np.zeros_like(value)
         return value

@@ -87,8 +87,8 @@ class _BatchNorm(Layer):
         self.track_running_stats = validation.flag(owner, "track_running_stats", track_running_stats)
         self._dtype = resolve_dtype(dtype, owner)
         if affine:
-            self._add_param("weight", np.ones(self.num_features, self._dtype))
-            self._add_param("bias", np.zeros(self.num_features, self._dtype))
+            self.add_param("weight", np.ones(self.num_features, self._dtype))
+            self.add_param("bias", np.zeros(self.num_features, self._dtype))
         self.num_batches_tracked = 0
         if self.track_running_stats:
             self.buffers["running_mean"] = np.zeros(self.num_features, self._dtype)

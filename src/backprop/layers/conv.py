@@ -318,9 +318,9 @@ class Conv2d(Layer):
         self.padding = as_pair(padding, "padding", "Conv2d", minimum=0)
         dtype = resolve_dtype(dtype, str(self))
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self._add_param("weight", np.empty(shape, dtype))
+        self.add_param("weight", np.empty(shape, dtype))
         if bias:
-            self._add_param("bias", np.empty(self.out_channels, dtype))
+            self.add_param("bias", np.empty(self.out_channels, dtype))
         default_weight_and_bias(self.weight, self.bias, as_generator(rng))
         self._xp: np.ndarray | None = None
         self._x_shape: tuple[int, ...] = ()

@@ -94,8 +94,8 @@ class LayerNorm(Layer):
         affine = validation.flag("LayerNorm", "elementwise_affine", elementwise_affine)
         self._dtype = resolve_dtype(dtype, "LayerNorm")
         if affine:
-            self._add_param("weight", np.ones(self.normalized_shape, self._dtype))
-            self._add_param("bias", np.zeros(self.normalized_shape, self._dtype))
+            self.add_param("weight", np.ones(self.normalized_shape, self._dtype))
+            self.add_param("bias", np.zeros(self.normalized_shape, self._dtype))
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

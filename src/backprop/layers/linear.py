@@ -92,9 +92,9 @@ class Linear(Layer):
         self.out_features = validation.positive_integer("Linear", "out_features", out_features)
         bias = validation.flag("Linear", "bias", bias)
         dtype = resolve_dtype(dtype, str(self))
-        self._add_param("weight", np.empty((self.out_features, self.in_features), dtype))
+        self.add_param("weight", np.empty((self.out_features, self.in_features), dtype))
         if bias:
-            self._add_param("bias", np.empty(self.out_features, dtype))
+            self.add_param("bias", np.empty(self.out_features, dtype))
         default_weight_and_bias(self.weight, self.bias, as_generator(rng))
         self._x: np.ndarray | None = None
 
