@@ -117,6 +117,17 @@ def wait_for_lab(driver, step: int | None = None, seconds: float = 20) -> None:
     WebDriverWait(driver, seconds).until(ready)
 
 
+def step_lab(driver, times: int) -> None:
+    """Press Step ``times`` times, each after the page has drawn the step before."""
+    from selenium.webdriver.common.by import By
+
+    start = driver.execute_script("return window.lab.state.step")
+    for _ in range(times):
+        driver.find_element(By.ID, "step").click()
+        wait_for_lab(driver)
+    wait_for_lab(driver, start + times)
+
+
 def play_lab(driver, seconds: float) -> float:
     """Press Play, wait ``seconds``, press Pause; returns the updates a second the page made."""
     import time

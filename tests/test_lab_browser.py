@@ -11,7 +11,6 @@ and compare what the page shows with the library run in this process from the sa
 from __future__ import annotations
 
 import dataclasses
-import time
 from urllib.request import Request, urlopen
 
 import numpy as np
@@ -24,6 +23,7 @@ from browser import (
     missing_browser,
     play_lab,
     start_lab,
+    step_lab,
     wait_for_lab,
 )
 from conftest import skip_or_fail_in_ci
@@ -122,10 +122,7 @@ def test_play_lowers_the_loss_moves_the_boundary_and_reset_replays(lab, browser,
     assert lab_text(browser, "train-loss") == first_loss
     assert boundary_pixels(browser) == first_boundary
     # the same steps again give the same numbers: the run replays
-    for _ in range(3):
-        by_id(browser, "step").click()
-        time.sleep(0.05)
-    wait_for_lab(browser, 3)
+    step_lab(browser, 3)
     replay = LabSession(LabConfig(problem="circle", n=500, hidden=(8, 8), activation="tanh", batch_size=10,
                                   optimizer="adam", lr=0.03))
     replay.step(3)
@@ -148,10 +145,7 @@ def test_a_clicked_unit_shows_the_library_s_numbers_for_the_last_step(lab, brows
     settings = dict(problem="gaussian", hidden=(4, 3), activation="sigmoid", batch_size=8, lr=0.1, seed=2)
     browser.get(lab + "?problem=gaussian&hidden=4,3&activation=sigmoid&batch_size=8&lr=0.1&seed=2")
     wait_for_lab(browser, 0)
-    for _ in range(4):
-        by_id(browser, "step").click()
-        wait_for_lab(browser)
-    wait_for_lab(browser, 4)
+    step_lab(browser, 4)
     assert not by_id(browser, "explain").is_displayed()
     browser.find_element("css selector", '.neuron[data-unit="1:2"]').click()
     WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "explain-body").get_attribute("data-step") == "4")
@@ -286,10 +280,7 @@ def test_a_new_learning_rate_goes_on_with_the_run(lab, browser):
 
     browser.get(lab + "?problem=circle&hidden=4&lr=0.03")
     wait_for_lab(browser, 0)
-    for _ in range(3):
-        by_id(browser, "step").click()
-        wait_for_lab(browser)
-    wait_for_lab(browser, 3)
+    step_lab(browser, 3)
     Select(by_id(browser, "lr")).select_by_visible_text("0.3")
     WebDriverWait(browser, 10).until(lambda d: "lr=0.3" in d.current_url)
     assert lab_text(browser, "step-count") == "3"  # the run goes on
